@@ -1,0 +1,128 @@
+"""The small interface every proof assistant backend implements.
+
+A ``Backend`` knows a language's rules (how to split a file into header and body, which commands are
+forbidden); a ``Session`` is one live proof-assistant process with a header loaded. The verifier pool
+(``prover.pool``) only ever talks to these two protocols, so adding a proof assistant means adding one
+module under ``prover/itp/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+GIB = 1024**3
+
+
+class BackendUnavailable(RuntimeError):
+    """The proof assistant is not installed here; the message says what is missing and how to install it."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message from the proof assistant (or from the guard), positioned in the candidate text."""
+
+    severity: str  # "error" | "warning" | "info"
+    text: str
+    line: int | None = None  # 1-based line in the candidate proof text, when known
+    column: int | None = None  # 0-based column, when known
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What to check. ``proof`` is untrusted; ``statement`` (when given) is the trusted target."""
+
+    proof: str
+    statement: str | None = None
+
+
+@dataclass
+class Verdict:
+    """The outcome of one check. ``verified`` is true only when every soundness rule held."""
+
+    verified: bool
+    reason: str | None  # None exactly when verified; otherwise a short code, see REASONS
+    messages: list[Message] = field(default_factory=list)
+    time_s: float = 0.0
+    axioms: list[str] = field(default_factory=list)  # axioms the checked theorems depend on
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "reason": self.reason,
+            "time_s": round(self.time_s, 4),
+            "messages": [m.to_json() for m in self.messages],
+            "axioms": self.axioms,
+        }
+
+
+# Reason codes shared by all backends (a Verdict's ``reason`` is one of these, possibly followed by
+# ": detail"). Keeping them few and stable lets researchers aggregate failures across backends.
+REASONS = {
+    "error": "the proof assistant reported an error",
+    "incomplete": "a proof is left open or a theorem is missing",
+    "forbidden": "the text uses a command the soundness guard rejects",
+    "axioms": "the theorem depends on an axiom outside the allow-list",
+    "statement_mismatch": "the proved theorem is not the target statement",
+    "bad_statement": "the target statement itself does not elaborate",
+    "timeout": "the check ran past its time limit",
+    "memory": "the proof assistant ran out of its memory limit",
+    "crash": "the proof assistant process died",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits applied to every session process."""
+
+    timeout_s: float = 60.0
+    memory_bytes: int = 4 * GIB
+    max_checks_per_session: int = 200  # recycle a process after this many checks
+    max_rss_bytes: int = 3 * GIB  # recycle a process whose resident memory grew past this
+
+
+@dataclass(frozen=True)
+class Availability:
+    usable: bool
+    detail: str  # version string when usable, else what is missing and how to install it
+
+
+class Session(Protocol):
+    """One live proof-assistant process with a header loaded once."""
+
+    header_key: str
+
+    def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
+        """Check one request. Must enforce ``timeout_s`` itself (kill on overrun) and never raise for
+        a bad proof; raising means the session is broken and the pool will restart it."""
+        ...
+
+    def alive(self) -> bool: ...
+
+    def rss_bytes(self) -> int: ...
+
+    def close(self) -> None:
+        """Kill the process group this session started; idempotent."""
+        ...
+
+
+class Backend(Protocol):
+    """A proof assistant: its language rules and how to start sessions for it."""
+
+    name: str
+
+    def availability(self) -> Availability: ...
+
+    def header_key(self, request: CheckRequest) -> str:
+        """The header under which ``request`` must run; requests with equal keys share sessions.
+        Raises ``ValueError`` with a one-line message for input it cannot split."""
+        ...
+
+    def open_session(self, header_key: str, workdir: Path, limits: Limits) -> Session:
+        """Start a process with the header loaded. Raises ``BackendUnavailable`` when the proof
+        assistant is not installed, ``RuntimeError`` when the header itself fails."""
+        ...

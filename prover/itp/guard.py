@@ -1,0 +1,111 @@
+"""Soundness rules shared by all backends: masking comments, scanning for forbidden commands.
+
+The guard is a first line of defence only. Each backend must also ask the proof assistant itself
+(axioms the theorem depends on, the type of the proved constant), because text scanning cannot see
+through notations or metaprogramming.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from prover.itp.base import Message
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """How comments and strings are written in one language."""
+
+    block: tuple[str, str] | None = None  # e.g. ("(*", "*)")
+    line: str | None = None  # e.g. "--"
+    nested: bool = True  # block comments nest (Coq, Lean, Isabelle all do)
+    string_quote: str | None = '"'
+    string_escape: str = "\\"  # Coq doubles the quote instead: use '"' here
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A forbidden construct: ``pattern`` is searched in the comment-masked text."""
+
+    name: str
+    pattern: re.Pattern[str]
+    why: str
+
+
+def mask_comments(text: str, syntax: Syntax, mask_strings: bool = False) -> str:
+    """Return ``text`` with every comment character (and, optionally, every string-literal character)
+    replaced by a space. Newlines are kept so offsets, lines and columns stay valid."""
+    out = list(text)
+    i, n = 0, len(text)
+    depth = 0
+    block_open, block_close = syntax.block or ("", "")
+
+    def blank(a: int, b: int) -> None:
+        for k in range(a, min(b, n)):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        if depth == 0 and syntax.string_quote and text.startswith(syntax.string_quote, i):
+            j = i + 1
+            while j < n:
+                if syntax.string_escape == syntax.string_quote and text.startswith(
+                    syntax.string_quote * 2, j
+                ):
+                    j += 2
+                    continue
+                if syntax.string_escape != syntax.string_quote and text[j] == syntax.string_escape:
+                    j += 2
+                    continue
+                if text[j] == syntax.string_quote:
+                    break
+                j += 1
+            if mask_strings:
+                blank(i + 1, j)
+            i = j + 1
+            continue
+        if block_open and text.startswith(block_open, i):
+            start = i
+            depth = 1
+            i += len(block_open)
+            while i < n and depth > 0:
+                if syntax.nested and text.startswith(block_open, i):
+                    depth += 1
+                    i += len(block_open)
+                elif text.startswith(block_close, i):
+                    depth -= 1
+                    i += len(block_close)
+                else:
+                    i += 1
+            depth = 0
+            blank(start, i)
+            continue
+        if syntax.line and text.startswith(syntax.line, i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            blank(i, j)
+            i = j
+            continue
+        i += 1
+    return "".join(out)
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and 0-based column of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1)
+    return line, col
+
+
+def scan(text: str, syntax: Syntax, rules: Iterable[Rule]) -> list[Message]:
+    """Error messages for every forbidden construct outside comments and strings."""
+    masked = mask_comments(text, syntax, mask_strings=True)
+    found: list[Message] = []
+    for rule in rules:
+        for match in rule.pattern.finditer(masked):
+            line, col = line_col(text, match.start())
+            found.append(Message("error", f"forbidden: {rule.name} ({rule.why})", line, col))
+    found.sort(key=lambda m: (m.line or 0, m.column or 0))
+    return found
