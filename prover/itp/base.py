@@ -49,6 +49,7 @@ class Verdict:
     messages: list[Message] = field(default_factory=list)
     time_s: float = 0.0
     axioms: list[str] = field(default_factory=list)  # axioms the checked theorems depend on
+    cached: bool = False  # served from the verdict cache rather than checked again
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class Verdict:
             "time_s": round(self.time_s, 4),
             "messages": [m.to_json() for m in self.messages],
             "axioms": self.axioms,
+            "cached": self.cached,
         }
 
 
@@ -72,6 +74,8 @@ REASONS = {
     "timeout": "the check ran past its time limit",
     "memory": "the proof assistant ran out of its memory limit",
     "crash": "the proof assistant process died",
+    "unavailable": "the proof assistant is not installed here",
+    "bad_input": "the request itself is malformed (missing file, bad JSON line)",
 }
 
 

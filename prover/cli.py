@@ -1,0 +1,190 @@
+"""The ``prover`` command line. Exit codes: 0 success/verified, 1 a definite no, 2 usage/input/environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from prover import __version__
+from prover.batch import read_batch, read_text, run_batch
+from prover.cache import VerdictCache
+from prover.config import Settings, load_settings
+from prover.itp import BACKEND_NAMES, get_backend
+from prover.itp.base import Backend, CheckRequest, Verdict
+from prover.pool import VerifierPool
+
+
+class UsageError(Exception):
+    """Bad input or environment: one line on stderr, exit 2."""
+
+
+def _backend(name: str, settings: Settings) -> Backend:
+    if name == "rocq":
+        from prover.itp.rocq import RocqBackend
+
+        backend: Backend = RocqBackend(settings.rocq.sandbox, tuple(settings.rocq.extra_args))
+    else:
+        try:
+            backend = get_backend(name)
+        except ImportError as exc:
+            raise UsageError(f"backend {name} cannot be loaded: {exc}") from exc
+    status = backend.availability()
+    if not status.usable:
+        raise UsageError(f"backend {name} is not usable here: {status.detail}")
+    return backend
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = load_settings(args.config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    for name in ("workers", "timeout_s", "memory_gib"):
+        value = getattr(args, name, None)
+        if value is not None:
+            if value <= 0:
+                raise UsageError(f"--{name.replace('_', '-').removesuffix('-s')} must be positive")
+            setattr(settings.pool, name, value)
+    if getattr(args, "no_sandbox", False):
+        settings.rocq.sandbox = False
+    return settings
+
+
+def _print_verdict(verdict: Verdict, proof_path: str) -> None:
+    print("verified" if verdict.verified else f"not verified: {verdict.reason}")
+    for m in verdict.messages:
+        where = f"{proof_path}:{m.line}:{m.column}: " if m.line is not None else ""
+        print(f"  {where}{m.severity}: {m.text}")
+    if verdict.axioms:
+        print(f"  axioms: {', '.join(verdict.axioms)}")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if (args.proof is None) == (args.batch is None):
+        raise UsageError("give either PROOF_FILE or --batch FILE.jsonl")
+    if args.batch is not None:
+        try:
+            items = read_batch(args.batch)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    else:
+        try:
+            proof = read_text(args.proof)
+            statement = read_text(args.statement) if args.statement is not None else None
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    backend = _backend(args.backend, settings)
+    cache = VerdictCache(path=Path(settings.pool.cache_path)) if settings.pool.cache_path else None
+    workers = settings.pool.workers if args.batch is not None else 1
+    with VerifierPool(backend, workers, settings.pool.limits(), cache=cache) as pool:
+        if args.batch is not None:
+            run_batch(pool, items, sys.stdout, progress=not args.quiet)
+            print(json.dumps({"stats": pool.stats.summary()}), file=sys.stderr)
+            return 0
+        verdict = pool.check(CheckRequest(proof, statement))
+    if args.json:
+        print(json.dumps(verdict.to_json(), ensure_ascii=False))
+    else:
+        _print_verdict(verdict, str(args.proof))
+    return 0 if verdict.verified else 1
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Report which backends are usable here and why not."""
+    settings = _settings(args)
+    usable = 0
+    for name in BACKEND_NAMES:
+        try:
+            backend = _backend(name, settings)
+            line = f"ok        {backend.availability().detail}"
+            usable += 1
+        except UsageError as exc:
+            line = f"missing   {exc}"
+        print(f"{name:<9} {line}")
+    return 0 if usable else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prover", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"prover {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML settings file (default: ./prover.toml if present)")
+
+    check = sub.add_parser(
+        "check",
+        parents=[common],
+        help="check a complete proof file (or a JSONL batch)",
+        description="Check proofs. Exit 0 verified, 1 not verified, 2 usage/input error. "
+        "In batch mode exit 0 once every line is processed.",
+    )
+    check.add_argument("proof", nargs="?", type=Path, metavar="PROOF_FILE", help="the complete proof file")
+    check.add_argument("--backend", required=True, choices=BACKEND_NAMES, help="proof assistant")
+    check.add_argument(
+        "--statement",
+        type=Path,
+        metavar="STATEMENT_FILE",
+        help="trusted target statement (ends in Admitted./Proof./sorry/oops); the proof must "
+        "prove exactly it",
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print one JSON object (verified, reason, messages …)"
+    )
+    check.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FILE.jsonl",
+        help="check every line {id, proof|proof_text, statement|statement_text}; "
+        "one JSON result per line on stdout",
+    )
+    check.add_argument("--workers", type=int, help="parallel proof-assistant sessions (default: CPU count)")
+    check.add_argument(
+        "--timeout",
+        dest="timeout_s",
+        type=float,
+        metavar="S",
+        help="wall-clock seconds per check (default 60)",
+    )
+    check.add_argument(
+        "--memory-gib",
+        type=float,
+        metavar="G",
+        help="address-space limit per proof-assistant process (default 4)",
+    )
+    check.add_argument(
+        "--no-sandbox", action="store_true", help="run Rocq without bubblewrap (only for trusted input)"
+    )
+    check.add_argument("--quiet", action="store_true", help="no progress bar in batch mode")
+    check.set_defaults(func=cmd_check)
+
+    doctor = sub.add_parser("doctor", parents=[common], help="report which backends are usable here")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except UsageError as exc:
+        print(f"prover: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("prover: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the contract: one line, never a traceback (PROVER_DEBUG=1 shows it)
+        if os.environ.get("PROVER_DEBUG"):
+            raise
+        print(f"prover: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Typed settings with defaults, read from one TOML file (``--config``, or ``prover.toml`` if present).
+
+Example::
+
+    [pool]
+    workers = 2
+    timeout_s = 60
+    memory_gib = 4
+    max_checks_per_session = 200
+
+    [rocq]
+    sandbox = true
+    extra_args = ["-R", "/path/to/lib", "MyLib"]
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from prover.itp.base import GIB, Limits
+
+
+@dataclass
+class PoolSettings:
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    timeout_s: float = 60.0
+    memory_gib: float = 4.0
+    max_checks_per_session: int = 200
+    max_rss_gib: float = 3.0
+    cache_path: str | None = None  # SQLite file for the verdict cache; memory only when unset
+
+    def limits(self) -> Limits:
+        return Limits(
+            timeout_s=self.timeout_s,
+            memory_bytes=int(self.memory_gib * GIB),
+            max_checks_per_session=self.max_checks_per_session,
+            max_rss_bytes=int(self.max_rss_gib * GIB),
+        )
+
+
+@dataclass
+class RocqSettings:
+    sandbox: bool = True
+    extra_args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Settings:
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    rocq: RocqSettings = field(default_factory=RocqSettings)
+
+
+def _fill(target: Any, table: dict[str, Any], where: str) -> None:
+    known = {f.name: f for f in fields(target)}
+    for key, value in table.items():
+        if key not in known:
+            raise ValueError(f"unknown setting {where}.{key}")
+        default = getattr(target, key)
+        if (
+            default is not None
+            and not isinstance(value, type(default))
+            and not (isinstance(default, float) and isinstance(value, int))
+        ):
+            raise ValueError(f"setting {where}.{key} should be {type(default).__name__}, not {value!r}")
+        setattr(target, key, value)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Defaults, overridden by the TOML file. Raises ``ValueError`` with a one-line message."""
+    settings = Settings()
+    if path is None:
+        default = Path("prover.toml")
+        if not default.is_file():
+            return settings
+        path = default
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config {path} is not valid TOML: {exc}") from exc
+    for section, table in data.items():
+        if section not in ("pool", "rocq") or not isinstance(table, dict):
+            raise ValueError(f"unknown config section [{section}] in {path}")
+        _fill(getattr(settings, section), table, section)
+    return settings

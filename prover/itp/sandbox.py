@@ -1,0 +1,89 @@
+"""Running untrusted proof-assistant sessions: resource limits and a filesystem sandbox.
+
+Generated proofs are untrusted code. A proof assistant can write files (Coq's ``Redirect`` and
+``Extraction``, Lean's IO, Isabelle's ML), so each session runs under bubblewrap: the whole
+filesystem read-only, a private ``/tmp``, no network, and one writable scratch directory of its own.
+The guard's text rules reject such commands too, but a guard alone is not enough.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+BWRAP_HINT = "install bubblewrap (Debian: apt-get install bubblewrap) or pass --no-sandbox"
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def sandboxed(argv: list[str], scratch: Path) -> list[str]:
+    """``argv`` wrapped so it can write only to ``scratch`` (and a private, throw-away ``/tmp``)."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        raise FileNotFoundError(f"bwrap not found: {BWRAP_HINT}")
+    scratch = scratch.resolve()
+    return [
+        bwrap,
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--tmpfs",
+        "/dev/shm",
+        "--bind",
+        str(scratch),
+        str(scratch),
+        "--chdir",
+        str(scratch),
+        "--setenv",
+        "HOME",
+        str(scratch),
+        "--setenv",
+        "TMPDIR",
+        "/tmp",
+        # No network; a private pid namespace, so killing bwrap ends everything started inside.
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--",
+        *argv,
+    ]
+
+
+def resource_limits(memory_bytes: int, file_bytes: int = 256 * 1024**2) -> Callable[[], None]:
+    """A ``preexec_fn`` applying the limits in the child before it runs the proof assistant."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (Linux ``/proc``); 0 if it is gone."""
+    total = 0
+    stack = [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/statm") as f:
+                total += int(f.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total

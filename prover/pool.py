@@ -1,0 +1,247 @@
+"""The verifier pool: long-lived proof-assistant sessions shared by many checks.
+
+N worker threads each own at most one session (a live process with a header loaded). Jobs wait in
+a bounded queue; a worker prefers jobs whose header matches the session it already has, because
+switching headers means restarting the process. A session is restarted when it hangs (the session
+kills its own process group on a timeout), crashes, grows past the memory limit, or reaches its
+recycling count — and the job that was running gets a definite verdict, so nothing queued is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from prover.cache import VerdictCache, request_key
+from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, Message, Session, Verdict
+
+# How far down the queue a worker looks for a job matching its session's header.
+_AFFINITY_WINDOW = 64
+
+
+@dataclass
+class _Job:
+    request: CheckRequest
+    header_key: str
+    timeout_s: float
+    future: Future[Verdict]
+    cache_key: str
+
+
+@dataclass
+class PoolStats:
+    checks: int = 0
+    cache_hits: int = 0
+    verified: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    restarts: int = 0  # sessions started after each worker's first (crash, hang, recycling, header)
+    sessions_started: int = 0
+    latencies: list[float] = field(default_factory=list)
+    started_at: float = field(default_factory=time.monotonic)
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def summary(self) -> dict[str, float]:
+        elapsed = time.monotonic() - self.started_at
+        return {
+            "checks": self.checks,
+            "cache_hits": self.cache_hits,
+            "verified": self.verified,
+            "timeouts": self.timeouts,
+            "crashes": self.crashes,
+            "restarts": self.restarts,
+            "checks_per_s": round(self.checks / elapsed, 3) if elapsed > 0 else 0.0,
+            "p50_s": round(self.percentile(0.50), 4),
+            "p95_s": round(self.percentile(0.95), 4),
+        }
+
+
+class VerifierPool:
+    """Check many requests concurrently on ``workers`` sessions of one backend."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        workers: int = 2,
+        limits: Limits | None = None,
+        max_queue: int = 1024,
+        cache: VerdictCache | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        self.backend = backend
+        self.limits = limits or Limits()
+        self.cache = cache
+        self.stats = PoolStats()
+        self._max_queue = max_queue
+        self._jobs: deque[_Job] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._own_workdir = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="prover-pool-")) if workdir is None else workdir
+        self._threads = [
+            threading.Thread(target=self._work, args=(i,), name=f"verifier-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # -- submitting --------------------------------------------------------------------------------
+
+    def submit(self, request: CheckRequest, timeout_s: float | None = None) -> Future[Verdict]:
+        """Queue one check; blocks while the queue is full. Bad input resolves to a verdict."""
+        future: Future[Verdict] = Future()
+        key = request_key(self.backend.name, request)
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            with self._cond:
+                self.stats.cache_hits += 1
+                self._record(cached)
+            future.set_result(cached)
+            return future
+        try:
+            header = self.backend.header_key(request)
+        except ValueError as exc:
+            future.set_result(Verdict(False, "bad_statement", [Message("error", str(exc))]))
+            return future
+        job = _Job(request, header, timeout_s or self.limits.timeout_s, future, key)
+        with self._cond:
+            while len(self._jobs) >= self._max_queue and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                raise RuntimeError("the pool is closed")
+            self._jobs.append(job)
+            self._cond.notify_all()
+        return future
+
+    def check(self, request: CheckRequest, timeout_s: float | None = None) -> Verdict:
+        return self.submit(request, timeout_s).result()
+
+    def map(self, requests: Iterable[CheckRequest], timeout_s: float | None = None) -> Iterator[Verdict]:
+        """Verdicts in input order, keeping at most the queue's size in flight."""
+        pending: deque[Future[Verdict]] = deque()
+        for request in requests:
+            pending.append(self.submit(request, timeout_s))
+            while pending and pending[0].done():
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    # -- workers -----------------------------------------------------------------------------------
+
+    def _next_job(self, header: str | None) -> _Job | None:
+        with self._cond:
+            while not self._jobs and not self._closing:
+                self._cond.wait()
+            if not self._jobs:
+                return None
+            chosen = 0
+            for i, job in enumerate(self._jobs):
+                if i >= _AFFINITY_WINDOW:
+                    break
+                if job.header_key == header:
+                    chosen = i
+                    break
+            job = self._jobs[chosen]
+            del self._jobs[chosen]
+            self._cond.notify_all()
+            return job
+
+    def _work(self, index: int) -> None:
+        session: Session | None = None
+        uses = 0
+        opened = 0
+        scratch = self.workdir / f"worker-{index}"
+        while True:
+            job = self._next_job(session.header_key if session is not None else None)
+            if job is None:
+                break
+            if session is not None and (session.header_key != job.header_key or not session.alive()):
+                session.close()
+                session = None
+            if session is None:
+                session, verdict = self._open(job, scratch, restart=opened > 0)
+                opened += 1
+                uses = 0
+                if session is None:
+                    self._finish(job, verdict)
+                    continue
+            try:
+                verdict = session.check(job.request, job.timeout_s)
+            except Exception as exc:  # a backend bug must not take the worker down
+                verdict = Verdict(False, "crash", [Message("error", f"{type(exc).__name__}: {exc}")])
+                session.close()
+            uses += 1
+            if (
+                not session.alive()
+                or uses >= self.limits.max_checks_per_session
+                or session.rss_bytes() > self.limits.max_rss_bytes
+            ):
+                session.close()
+                session = None
+            self._finish(job, verdict)
+        if session is not None:
+            session.close()
+
+    def _open(self, job: _Job, scratch: Path, restart: bool) -> tuple[Session | None, Verdict]:
+        started = time.monotonic()
+        try:
+            session = self.backend.open_session(job.header_key, scratch, self.limits)
+        except BackendUnavailable as exc:
+            return None, Verdict(False, "unavailable", [Message("error", str(exc))])
+        except Exception as exc:  # the header does not load: every job with this header fails alike
+            return None, Verdict(False, "error", [Message("error", str(exc))], time.monotonic() - started)
+        with self._cond:
+            self.stats.sessions_started += 1
+            self.stats.restarts += restart
+        return session, Verdict(True, None)
+
+    def _record(self, verdict: Verdict) -> None:
+        self.stats.checks += 1
+        self.stats.verified += verdict.verified
+        self.stats.timeouts += verdict.reason == "timeout"
+        self.stats.crashes += verdict.reason in ("crash", "memory")
+        self.stats.latencies.append(verdict.time_s)
+
+    def _finish(self, job: _Job, verdict: Verdict) -> None:
+        if self.cache is not None:
+            self.cache.put(job.cache_key, verdict)
+        with self._cond:
+            self._record(verdict)
+        job.future.set_result(verdict)
+
+    # -- shutting down -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            for job in self._jobs:
+                job.future.cancel()
+            self._jobs.clear()
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> VerifierPool:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
