@@ -169,7 +169,7 @@ class VerifierPool:
             job = self._next_job(session.header_key if session is not None else None)
             if job is None:
                 break
-            if session is not None and (session.header_key != job.header_key or not session.alive()):
+            if session is not None and (not session.accepts(job.header_key) or not session.alive()):
                 session.close()
                 session = None
             if session is None:

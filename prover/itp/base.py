@@ -98,7 +98,11 @@ class Availability:
 class Session(Protocol):
     """One live proof-assistant process with a header loaded once."""
 
-    header_key: str
+    header_key: str  # the header of the last check it ran (the pool routes matching jobs to it)
+
+    def accepts(self, header_key: str) -> bool:
+        """Whether a job with ``header_key`` can run here without starting a new process."""
+        ...
 
     def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
         """Check one request. Must enforce ``timeout_s`` itself (kill on overrun) and never raise for

@@ -20,6 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 from xml.sax.saxutils import escape
 
 
@@ -83,7 +84,11 @@ class CoqIdeTop:
     """One ``coqidetop`` process in its own process group, spoken to over pipes."""
 
     def __init__(
-        self, argv: Sequence[str], cwd: str, env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None
+        self,
+        argv: Sequence[str],
+        cwd: str,
+        env: dict[str, str] | None = None,
+        preexec: Callable[[], None] | None = None,
     ) -> None:
         self.proc = subprocess.Popen(
             list(argv),
@@ -136,9 +141,7 @@ class CoqIdeTop:
                 events = list(self._parser.read_events())
             except ET.ParseError as exc:
                 raise CoqDied(f"unreadable reply from coqidetop: {exc}") from exc
-            for event in events:
-                node = event[1]
-                assert isinstance(node, ET.Element)
+            for _kind, node in cast(list[tuple[str, ET.Element]], events):
                 if node.tag == "feedback":
                     fb = self._feedback(node)
                     if fb is not None:

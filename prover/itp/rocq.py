@@ -18,109 +18,49 @@ How a check decides (see DESIGN.md, soundness contract):
 
 from __future__ import annotations
 
-import re
 import secrets
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.itp.base import (
-    Availability,
-    BackendUnavailable,
-    CheckRequest,
-    Limits,
-    Message,
-    Verdict,
-)
+from prover.itp.base import Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
 from prover.itp.coqide import Answer, CoqDied, CoqIdeTop, CoqTimeout, Feedback
 from prover.itp.guard import line_col, scan
-from prover.itp.rocq_guard import (
-    ALLOWED_AXIOMS,
-    RULES,
-    UnexpectedAssumptions,
-    full_path,
-    parse_assumptions,
-)
-from prover.itp.rocq_text import (
-    ROCQ_SYNTAX,
-    Sentence,
-    Statement,
-    declared_theorems,
-    leading_header,
-    parse_statement,
-    split_binders,
-    split_sentences,
-)
+from prover.itp.rocq_guard import ALLOWED_AXIOMS, RULES, UnexpectedAssumptions, full_path, parse_assumptions
+from prover.itp.rocq_plan import Plan, plan_check
+from prover.itp.rocq_preload import DEFAULT_PRELOAD, PRELOAD_KEY, fits_preload, parse_print_libraries
+from prover.itp.rocq_text import ROCQ_SYNTAX, Sentence, split_sentences
 from prover.itp.sandbox import BWRAP_HINT, bwrap_path, resource_limits, sandboxed, tree_rss_bytes
 
 COQIDETOP = "coqidetop.opt"
 INSTALL_HINT = (
     "install Debian's Rocq packages: apt-get install coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp"
 )
-_DECLARATION_RE = re.compile(
-    r"^(?:Axiom|Axioms|Parameter|Parameters|Conjecture|Hypothesis|Hypotheses"
-    r"|Variable|Variables)\s+(.*)\.$",
-    re.DOTALL,
-)
+# Errors after which the process may be in a degraded state: finish the check, then restart.
+_EXHAUSTION = ("Out of memory", "Stack overflow")
 
 
 class HeaderError(RuntimeError):
     """The header itself does not load (a missing library, a typo in a Require)."""
 
 
-@dataclass
-class Plan:
-    """What one check runs: the trusted statement (if any) and the untrusted sentences."""
-
-    statement: Statement | None
-    candidate: list[Sentence]
-    header: list[Sentence]
-    theorem_names: list[str]
-    trusted_axioms: set[str] = field(default_factory=set)
-
-
-def plan_check(request: CheckRequest) -> Plan:
-    """Split the request; raises ``ValueError`` for a statement that states nothing."""
-    candidate = split_sentences(request.proof)
-    if request.statement is None:
-        header = leading_header(candidate)
-        return Plan(None, candidate[len(header) :], header, declared_theorems(candidate))
-    statement = parse_statement(request.statement)
-    # A trusted sentence repeated in the proof file already ran in the trusted context.
-    trusted = {s.normalized for s in statement.header + statement.prelude}
-    remaining: list[Sentence] = []
-    for sentence in candidate:
-        if sentence.normalized in trusted:
-            trusted.remove(sentence.normalized)
-        else:
-            remaining.append(sentence)
-    axioms = {name for s in statement.prelude for name in _declared_names(s)}
-    return Plan(statement, remaining, statement.header, [t.name for t in statement.targets], axioms)
-
-
-def _declared_names(sentence: Sentence) -> list[str]:
-    match = _DECLARATION_RE.match(sentence.text)
-    if not match:
-        return []
-    body = match.group(1).strip()
-    if body.startswith("("):
-        return re.findall(r"\(\s*([\w' ]+?)\s*:", body)
-    parts = split_binders(body)
-    return parts[0].split() if parts else []
-
-
-def header_key_of(request: CheckRequest) -> str:
-    return "\n".join(s.normalized for s in plan_check(request).header)
-
-
 class RocqBackend:
     name = "rocq"
 
-    def __init__(self, sandbox: bool = True, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        sandbox: bool = True,
+        extra_args: tuple[str, ...] = (),
+        preload: tuple[str, ...] = DEFAULT_PRELOAD,
+    ) -> None:
         self.sandbox = sandbox
         self.extra_args = extra_args
+        self.preload = preload
+        self._loaded: frozenset[str] | None = None
+        self._lock = threading.Lock()
 
     def availability(self) -> Availability:
         if shutil.which(COQIDETOP) is None or shutil.which("coqc") is None:
@@ -130,18 +70,39 @@ class RocqBackend:
         version = subprocess.run(["coqc", "--version"], capture_output=True, text=True).stdout
         return Availability(True, version.strip().splitlines()[0] if version else "coqc")
 
+    def preloaded_libraries(self) -> frozenset[str]:
+        """Full paths of the libraries a preloaded base holds (found once, by starting one)."""
+        with self._lock:
+            if self._loaded is None:
+                if not self.preload:
+                    self._loaded = frozenset()
+                else:
+                    with tempfile.TemporaryDirectory(prefix="prover-probe-") as scratch:
+                        probe = self.open_session(PRELOAD_KEY, Path(scratch), Limits())
+                        self._loaded = probe.loaded
+                        probe.close()
+            return self._loaded
+
     def header_key(self, request: CheckRequest) -> str:
-        return header_key_of(request)
+        header = plan_check(request).header
+        exact = "\n".join(s.normalized for s in header)
+        if self.preload and fits_preload(header, self.preloaded_libraries()):
+            return f"{PRELOAD_KEY}\n{exact}"
+        return exact
 
     def open_session(self, header_key: str, workdir: Path, limits: Limits) -> RocqSession:
         status = self.availability()
         if not status.usable:
             raise BackendUnavailable(status.detail)
-        return RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args)
+        preload = self.preload if header_key.startswith(PRELOAD_KEY) else ()
+        return RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args, preload)
 
 
 class RocqSession:
-    """One ``coqidetop`` with ``header_key``'s sentences loaded; ``base`` is that state's id."""
+    """One ``coqidetop`` with a header loaded; ``base`` is the id of that state.
+
+    With the preloaded base (``header_key == PRELOAD_KEY``) each check runs its own header first.
+    """
 
     def __init__(
         self,
@@ -150,9 +111,11 @@ class RocqSession:
         limits: Limits,
         sandbox: bool = True,
         extra_args: tuple[str, ...] = (),
+        preload: tuple[str, ...] = (),
     ) -> None:
         self.header_key = header_key
-        self.limits = limits
+        self.per_check_header = header_key.startswith(PRELOAD_KEY)
+        self.header_state: tuple[str, int] | None = None  # (header, state id) of the last header run
         workdir.mkdir(parents=True, exist_ok=True)
         argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *extra_args]
         if sandbox:
@@ -160,20 +123,31 @@ class RocqSession:
         self.ide = CoqIdeTop(argv, cwd=str(workdir), preexec=resource_limits(limits.memory_bytes))
         deadline = time.monotonic() + max(limits.timeout_s, 120.0)
         try:
-            tip = self.ide.init(deadline)
-            for sentence in split_sentences(header_key):
-                tip, error = self._exec(sentence.text, tip, deadline)
-                if error is not None:
-                    raise HeaderError(f"header sentence {sentence.text!r} fails: {error.text}")
+            self.tip = self.ide.init(deadline)
+            if self.per_check_header:
+                for library in preload:  # one by one: a library missing here is skipped, not fatal
+                    self._exec(f"Require {library}.", deadline)
+            else:
+                for sentence in split_sentences(header_key):  # the exact header, loaded once
+                    error = self._exec(sentence.text, deadline)
+                    if error is not None:
+                        raise HeaderError(f"header sentence {sentence.text!r} fails: {error.text}")
+            self._exec("Print Libraries.", deadline)
+            self.loaded = parse_print_libraries(self._notices())
         except (CoqTimeout, CoqDied) as exc:
             self.close()
             raise HeaderError(f"coqidetop did not load the header: {exc or type(exc).__name__}") from exc
         except HeaderError:
             self.close()
             raise
-        self.base = tip
+        self.base = self.tip
 
     # -- process ---------------------------------------------------------------------------------
+
+    def accepts(self, header_key: str) -> bool:
+        if self.per_check_header:
+            return header_key.startswith(PRELOAD_KEY)
+        return header_key == self.header_key
 
     def alive(self) -> bool:
         return self.ide.alive()
@@ -184,24 +158,23 @@ class RocqSession:
     def close(self) -> None:
         self.ide.kill()
 
-    def _exec(self, text: str, tip: int, deadline: float) -> tuple[int, Feedback | None]:
-        """Add one sentence and run it. Returns the new tip, or the old tip and the error."""
-        added = self.ide.add(text, tip, deadline)
-        if not added.good:
-            self._recover(tip, deadline)
-            return tip, _error_of(added)
-        assert added.state_id is not None
-        ran = self.ide.goals(deadline)
+    def _exec(self, text: str, deadline: float) -> Feedback | None:
+        """Add one sentence on the tip and run it; on an error the tip stays where it was."""
+        added = self.ide.add(text, self.tip, deadline)
+        ran = self.ide.goals(deadline) if added.good else added
         if not ran.good:
-            self._recover(tip, deadline)
-            return tip, _error_of(ran)
+            self._rewind(self.tip, deadline)
+            return _error_of(ran)
+        assert added.state_id is not None
+        self.tip = added.state_id
         self.last = ran
-        return added.state_id, None
+        return None
 
-    def _recover(self, tip: int, deadline: float) -> None:
-        answer = self.ide.edit_at(tip, deadline)
+    def _rewind(self, state: int, deadline: float) -> None:
+        answer = self.ide.edit_at(state, deadline)
         if not answer.good:
-            raise CoqDied(f"cannot roll back after an error: {answer.error}")
+            raise CoqDied(f"cannot roll back: {answer.error}")
+        self.tip = state
 
     def _notices(self) -> str:
         return "\n".join(f.text for f in self.last.feedback if f.level == "notice")
@@ -214,12 +187,17 @@ class RocqSession:
             plan = plan_check(request)
         except ValueError as exc:
             return Verdict(False, "bad_statement", [Message("error", str(exc))])
-        forbidden = [m for s in plan.candidate for m in _scan_sentence(request.proof, s)]
+        forbidden = [m for s in plan.untrusted for m in _scan_sentence(request.proof, s)]
         if forbidden:
             return Verdict(False, "forbidden", forbidden, time.monotonic() - started)
         try:
             verdict = self._run(plan, request.proof, started + timeout_s)
-            self._recover(self.base, started + timeout_s + 10)
+            if any(word in m.text for m in verdict.messages for word in _EXHAUSTION):
+                self.close()
+            else:  # back to the header's state: the next check with this header starts there
+                self._rewind(
+                    self.header_state[1] if self.header_state else self.base, started + timeout_s + 10
+                )
         except CoqTimeout:
             self.close()
             verdict = Verdict(False, "timeout", [Message("error", f"no verdict within {timeout_s:g} s")])
@@ -231,66 +209,77 @@ class RocqSession:
 
     def _run(self, plan: Plan, proof: str, deadline: float) -> Verdict:
         nonce = "prv_" + secrets.token_hex(8)
-        tip = self.base
+        if self.per_check_header:
+            failed = self._enter_header(plan.header, deadline)
+            if failed is not None:
+                where, why = failed
+                if plan.statement is not None:
+                    return _fail("bad_statement", [], f"header {where.text!r}: {why.text}")
+                return Verdict(False, _reason_of(why), [_positioned(why, proof, where)])
         if plan.statement is not None:
             trusted = [s.text for s in plan.statement.prelude] + [
                 f"Definition {nonce}_t{i} := {t.as_type()}." for i, t in enumerate(plan.statement.targets)
             ]
             for text in trusted:
-                tip, error = self._exec(text, tip, deadline)
+                error = self._exec(text, deadline)
                 if error is not None:
-                    return Verdict(False, "bad_statement", [Message("error", f"{text!r}: {error.text}")])
+                    return _fail("bad_statement", [], f"{text!r}: {error.text}")
         messages: list[Message] = []
         for sentence in plan.candidate:
-            tip, error = self._exec(sentence.text, tip, deadline)
+            error = self._exec(sentence.text, deadline)
             if error is not None:
                 return Verdict(False, _reason_of(error), [*messages, _positioned(error, proof, sentence)])
             messages.extend(
                 _positioned(f, proof, sentence) for f in self.last.feedback if f.level == "warning"
             )
+        # Nothing may be left open: a proof or a section makes the Module probe fail; a module or
+        # functor (whose parameters are not axioms) puts the probe definition under another path.
         for probe in (
             f"Module {nonce}_m.",
             f"End {nonce}_m.",
             f"Definition {nonce}_p := tt.",
             f"Locate {nonce}_p.",
         ):
-            tip, error = self._exec(probe, tip, deadline)
-            if error is not None:
-                return Verdict(
-                    False, "incomplete", [*messages, Message("error", "a proof or section is left open")]
-                )
+            if self._exec(probe, deadline) is not None:
+                return _fail("incomplete", messages, "a proof or section is left open")
         if self._notices().strip() != f"Constant Top.{nonce}_p":
-            return Verdict(False, "incomplete", [*messages, Message("error", "a module is left open")])
+            return _fail("incomplete", messages, "a module is left open")
         if not plan.theorem_names:
-            return Verdict(False, "incomplete", [*messages, Message("error", "the file proves no theorem")])
+            return _fail("incomplete", messages, "the file proves no theorem")
         all_axioms: list[str] = []
         for i, name in enumerate(plan.theorem_names):
             checked = name
             if plan.statement is not None:
                 checked = f"{nonce}_c{i}"
-                tip, error = self._exec(
-                    f"Definition {checked} : {nonce}_t{i} := fun _ => @{name}.", tip, deadline
-                )
+                error = self._exec(f"Definition {checked} : {nonce}_t{i} := fun _ => @{name}.", deadline)
                 if error is not None:
                     reason = "incomplete" if "was not found" in error.text else "statement_mismatch"
-                    text = f"theorem {name}: {error.text}"
-                    return Verdict(False, reason, [*messages, Message("error", text)])
-            bad, axioms = self._axioms(checked, plan.trusted_axioms, tip, deadline)
+                    return _fail(reason, messages, f"theorem {name}: {error.text}")
+            bad, axioms = self._axioms(checked, plan.trusted_axioms, deadline)
             all_axioms.extend(a for a in axioms if a not in all_axioms)
             if bad is not None:
-                return Verdict(
-                    False,
-                    "axioms",
-                    [*messages, Message("error", f"theorem {name}: {bad}")],
-                    axioms=all_axioms,
-                )
+                return _fail("axioms", messages, f"theorem {name}: {bad}", all_axioms)
         return Verdict(True, None, messages, axioms=all_axioms)
 
-    def _axioms(
-        self, constant: str, trusted: set[str], tip: int, deadline: float
-    ) -> tuple[str | None, list[str]]:
+    def _enter_header(self, header: list[Sentence], deadline: float) -> tuple[Sentence, Feedback] | None:
+        """Put the tip at the state after ``header``, reusing the last header's state when equal.
+        (Without a statement the header is the proof file's own: the guard has already scanned it.)"""
+        key = "\n".join(s.normalized for s in header)
+        if self.header_state is not None and self.header_state[0] == key:
+            return None  # the previous check rewound to exactly this state
+        self._rewind(self.base, deadline)
+        self.header_state = None
+        for sentence in header:
+            error = self._exec(sentence.text, deadline)
+            if error is not None:
+                return sentence, error
+        self.header_state = (key, self.tip)
+        self.header_key = f"{PRELOAD_KEY}\n{key}"
+        return None
+
+    def _axioms(self, constant: str, trusted: set[str], deadline: float) -> tuple[str | None, list[str]]:
         """(why it is not allowed or None, the full paths of the axioms ``constant`` depends on)."""
-        tip, error = self._exec(f"Print Assumptions {constant}.", tip, deadline)
+        error = self._exec(f"Print Assumptions {constant}.", deadline)
         if error is not None:
             return f"Print Assumptions failed: {error.text}", []
         try:
@@ -299,7 +288,7 @@ class RocqSession:
             return f"depends on something that is not a plain axiom: {exc}", []
         paths: list[str] = []
         for name in names:
-            tip, error = self._exec(f"About {name}.", tip, deadline)
+            error = self._exec(f"About {name}.", deadline)
             path = None if error is not None else full_path(self._notices())
             if path is None:
                 return f"cannot resolve axiom {name}", paths
@@ -308,6 +297,10 @@ class RocqSession:
             if not allowed:
                 return f"depends on axiom {path}, which is not allowed", paths
         return None, paths
+
+
+def _fail(reason: str, messages: list[Message], text: str, axioms: list[str] | None = None) -> Verdict:
+    return Verdict(False, reason, [*messages, Message("error", text)], axioms=axioms or [])
 
 
 def _scan_sentence(proof: str, sentence: Sentence) -> list[Message]:

@@ -1,0 +1,393 @@
+"""Lean text rules: split trusted statements into header + target, and guard untrusted proof files.
+
+Nothing here decides that a proof is correct; it decides what text is allowed to reach Lean at all,
+and builds the checked text from trusted pieces. The reply-side rules (errors, sorries, axioms, the
+type of the proved constant) live in ``lean_check``.
+
+All scanning runs on comment-masked text with string literals left visible, and string literals are
+themselves rejected: interpolated strings (``s!"{...}"``) and raw strings hold code that a
+string-masking scanner would skip, and no proof needs a string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from prover.itp.base import Message
+from prover.itp.guard import Rule, Syntax, line_col, mask_comments, scan
+
+LEAN_SYNTAX = Syntax(block=("/-", "-/"), line="--", nested=True)
+_PLAIN = Syntax(string_quote=None)  # for scanning text whose comments are already masked
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+DEFAULT_HEADER_LINES = (
+    "import Mathlib",
+    "import Aesop",
+    "set_option maxHeartbeats 400000",
+    "open BigOperators Real Nat Topology Rat",
+)
+# Packages that ``import Mathlib`` already brings in: a proof may name them in its own imports.
+MATHLIB_FAMILY = _words(
+    "Mathlib Aesop Batteries Qq ProofWidgets Plausible ImportGraph LeanSearchClient Lean Init Std"
+)
+ALLOWED_ATTRIBUTES = _words(
+    "simp reducible irreducible semireducible instance inline ext elab_as_elim refl symm trans "
+    "congr gcongr norm_cast push_cast field_simps nontriviality default_instance simps "
+    "to_additive match_pattern nolint specialize mono induction_eliminator cases_eliminator "
+    "continuity measurability fun_prop grind"
+)
+RESERVED_PREFIXES = ("prover_target_", "prover_check_")  # names of our own trusted helper constants
+
+_IDENT = r"[^\W\d][\w.'!?]*"
+_DECL = re.compile(
+    r"^[ \t]*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec|partial|unsafe)\s+)*"
+    r"(?P<kind>theorem|lemma|def|abbrev|instance|example|structure|class|inductive)\b"
+    r"(?:[ \t]+(?:\(priority\s*:=[^)]*\)\s*)?(?P<name>[^\s:({\[⦃]+))?",
+    re.MULTILINE,
+)
+_TARGET_KINDS = ("theorem", "lemma", "def", "abbrev", "instance")
+_DATA_KINDS = ("def", "abbrev", "instance")
+_SCOPE = re.compile(
+    r"^[ \t]*(?:noncomputable[ \t]+)?(?P<kw>namespace|section|end)\b[ \t]*(?P<arg>\S*)", re.MULTILINE
+)
+# What may start a line at column 0: declarations and scoping. Anything else that looks like a
+# command is refused, so that a command this guard has never heard of cannot run code.
+ALLOWED_COMMANDS = _words(
+    "theorem lemma def abbrev instance example structure class inductive mutual open namespace "
+    "section end noncomputable private protected nonrec universe attribute where termination_by "
+    "decreasing_by deriving with"
+)
+_LINE_START = re.compile(r"^(?P<word>[^\W\d][\w'!?]*)", re.MULTILINE)
+_ATTRS = re.compile(r"@\[(?P<a>[^\]]*)\]|\battribute\s*\[(?P<b>[^\]]*)\]")
+
+
+def _word(*words: str) -> re.Pattern[str]:
+    """Whole Lean tokens: not part of a longer identifier and not a field (``foo.axiom``)."""
+    alternatives = "|".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<![\w.'!?])(?:{alternatives})(?![\w'!?])")
+
+
+INCOMPLETE_RULES = (Rule("sorry", _word("sorry", "admit", "stop"), "the proof is left open"),)
+FORBIDDEN_RULES = (
+    Rule("axiom", _word("axiom"), "declares an unproved assumption"),
+    Rule("unsafe code", _word("unsafe", "partial", "opaque"), "declarations the kernel does not unfold"),
+    Rule(
+        "compiled-code override",
+        _word("implemented_by", "extern", "export", "csimp"),
+        "replaces what the compiler runs for a definition",
+    ),
+    Rule(
+        "metaprogram",
+        _word(
+            "elab",
+            "elab_rules",
+            "macro",
+            "macro_rules",
+            "syntax",
+            "declare_syntax_cat",
+            "notation",
+            "infix",
+            "infixl",
+            "infixr",
+            "prefix",
+            "postfix",
+            "unif_hint",
+            "initialize",
+            "builtin_initialize",
+            "by_elab",
+            "run_cmd",
+            "run_tac",
+            "run_elab",
+            "run_meta",
+            "evalExpr",
+        ),
+        "runs or installs code that changes parsing, elaboration or checking",
+    ),
+    Rule(
+        "extension command",
+        re.compile(r"(?<![\w.'!?])(?:register|declare)_\w+"),
+        "registers new attributes, options or extensions",
+    ),
+    Rule("#command", re.compile(r"#[A-Za-z_]"), "#eval/#exit/#print-style commands run code or hide output"),
+    Rule("%-elaborator", re.compile(r"(?<![\w.'!?])[a-z_]+%(?=[\s(])"), "special term elaborators"),
+    Rule("set_option", _word("set_option"), "options can switch checks off (debug.skipKernelTC)"),
+    Rule(
+        "kernel bypass",
+        _word("skipKernelTC", "sorryAx", "ofReduceNat", "reduceNat"),
+        "skips or fakes the kernel check",
+    ),
+    Rule("import", re.compile(r"^[ \t]*import\b", re.MULTILINE), "imports are fixed by the trusted header"),
+    Rule(
+        "open … in",
+        re.compile(r"\bopen\b(?:(?!\n\S)[^\n]|\n)*?[ \t]in\b"),
+        "scoped opens are not allowed in proof text",
+    ),
+    Rule("open private", re.compile(r"\bopen\s+private\b"), "reaches private declarations"),
+    Rule(
+        "section variable",
+        _word("variable", "include", "omit"),
+        "section variables change a theorem's statement without changing its text",
+    ),
+    Rule(
+        "code execution",
+        _word("plausible", "slim_check", "polyrith"),
+        "runs compiled code or an outside service while elaborating",
+    ),
+    Rule("reserved name", re.compile(r"prover_(?:target|check)_"), "names reserved for the checker"),
+    Rule("string literal", re.compile(r"[\"«]"), "strings and «» names can hide code from this guard"),
+)
+NATIVE_RULES = (
+    Rule(
+        "native code",
+        _word("native_decide", "native", "ofReduceBool", "reduceBool", "trustCompiler"),
+        "trusts the compiler instead of the kernel (Lean.ofReduceBool)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Header:
+    """The trusted header: imports, then commands (opens, options, sections), canonical lines."""
+
+    imports: tuple[str, ...]
+    commands: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join([f"import {m}" for m in self.imports] + list(self.commands))
+
+    def allows_import(self, module: str) -> bool:
+        return module in self.imports or (
+            "Mathlib" in self.imports and module.split(".", 1)[0] in MATHLIB_FAMILY
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Header:
+        """Header from the text before a statement's declaration (trusted), or from a header key."""
+        imports: list[str] = []
+        commands: list[str] = []
+        for line in mask_comments(text, LEAN_SYNTAX).splitlines():
+            if not line.strip():
+                continue
+            words = line.split()
+            if words[0] == "import" and not commands:
+                imports.extend(words[1:])
+            else:
+                commands.append(line.rstrip())
+        if not imports and not commands:
+            return DEFAULT_HEADER
+        return cls(tuple(imports) or DEFAULT_HEADER.imports, tuple(commands))
+
+
+DEFAULT_HEADER = Header(("Mathlib", "Aesop"), DEFAULT_HEADER_LINES[2:])
+
+
+@dataclass(frozen=True)
+class Target:
+    """A trusted statement: its header, the declaration's name and kind, and its text ending in sorry."""
+
+    header: Header
+    name: str
+    kind: str
+    decl: str
+    name_span: tuple[int, int]  # where the name sits in ``decl``
+
+    @property
+    def is_data(self) -> bool:
+        return self.kind in _DATA_KINDS
+
+    def stub(self, stub_name: str) -> str:
+        """The statement under another name, without attributes or modifiers (a ``simp`` attribute on a
+        sorry'd stub would leak into proofs); instances become plain defs so they are never found by
+        instance search."""
+        end = self.name_span[1]
+        keyword = "theorem" if not self.is_data else "noncomputable def"
+        return f"{keyword} {stub_name}{self.decl[end:]}"
+
+
+def parse_statement(text: str) -> Target:
+    """Split a trusted statement file. Raises ``ValueError`` (one line) when it has no named target."""
+    masked = mask_comments(text, LEAN_SYNTAX)
+    decls = [m for m in _DECL.finditer(masked) if m["kind"] in _TARGET_KINDS]
+    if not decls:
+        raise ValueError("the statement has no theorem, lemma, def or instance to prove")
+    last = decls[-1]
+    if not last["name"] or not re.fullmatch(_IDENT, last["name"]):
+        raise ValueError("the statement's declaration has no usable name")
+    start = last.start() + (len(last[0]) - len(last[0].lstrip()))
+    decl, masked_decl = text[start:].rstrip(), masked[start:].rstrip()
+    if masked_decl.endswith(":="):
+        decl += " sorry"  # DeepSeek-style statements stop at `:=`
+    elif re.search(r":=\s*by$", masked_decl):
+        decl += " sorry"
+    elif not re.search(r"(?<![\w.'!?])sorry$", masked_decl):
+        raise ValueError("the statement must end in `sorry` (or `:=`)")
+    name_start = last.start("name") - start
+    return Target(
+        header=Header.parse(text[:start]),
+        name=last["name"],
+        kind=last["kind"],
+        decl=decl,
+        name_span=(name_start, name_start + len(last["name"])),
+    )
+
+
+@dataclass(frozen=True)
+class Decl:
+    kind: str
+    name: str | None  # full name (namespaces applied); None for examples and anonymous instances
+    line: int
+
+
+@dataclass
+class GuardedProof:
+    """The proof text to send (same lines and columns as the candidate) and what the guard found."""
+
+    body: str
+    decls: list[Decl] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)  # stripped header lines (info)
+    violations: list[Message] = field(default_factory=list)
+    incomplete: bool = False  # the only violations are sorry-like
+
+    @property
+    def reason(self) -> str | None:
+        if not self.violations:
+            return None
+        return "incomplete" if self.incomplete else "forbidden"
+
+    def names(self, kinds: tuple[str, ...] = ("theorem", "lemma")) -> list[str]:
+        return [d.name for d in self.decls if d.kind in kinds and d.name]
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for k in range(start, end):
+        if chars[k] != "\n":
+            chars[k] = " "
+
+
+def _strip_preamble(proof: str, masked: str, header: Header, guarded: GuardedProof) -> str:
+    """Blank the proof's own header lines (imports, options, copies of trusted header lines) in place,
+    so that line and column numbers in Lean's replies still point into the candidate text."""
+    chars = list(proof)
+    known = {c.strip() for c in header.commands}
+    offset = 0
+    for number, line in enumerate(masked.splitlines(keepends=True), start=1):
+        start, offset = offset, offset + len(line)
+        stripped = line.strip()
+        words = stripped.split()
+        if not stripped:
+            continue
+        if words[0] == "import":
+            for module in words[1:]:
+                if not header.allows_import(module):
+                    guarded.violations.append(
+                        Message(
+                            "error",
+                            f"forbidden: import {module} (not provided by the trusted header)",
+                            number,
+                            0,
+                        )
+                    )
+        elif words[0] == "set_option" and len(words) == 3:
+            guarded.notes.append(Message("info", f"ignored header option: {stripped}", number, 0))
+        elif stripped in known:
+            pass
+        elif words[0] == "open" and words[-1] != "in":
+            continue  # the proof's own opens stay in its text
+        else:
+            break  # the proof proper starts here
+        _blank(chars, start, offset)
+    return "".join(chars)
+
+
+def _check_attributes(masked: str, guarded: GuardedProof) -> None:
+    for match in _ATTRS.finditer(masked):
+        for entry in (match["a"] if match["a"] is not None else match["b"]).split(","):
+            words = entry.replace("-", " ").split()
+            while words and words[0] in ("local", "scoped"):
+                words = words[1:]
+            if words and words[0] not in ALLOWED_ATTRIBUTES:
+                line, col = line_col(masked, match.start())
+                guarded.violations.append(
+                    Message(
+                        "error",
+                        f"forbidden: attribute {words[0]} (only plain lemma attributes are allowed)",
+                        line,
+                        col,
+                    )
+                )
+
+
+def _check_commands(masked: str, guarded: GuardedProof) -> None:
+    for match in _LINE_START.finditer(masked):
+        if match["word"] not in ALLOWED_COMMANDS:
+            line, col = line_col(masked, match.start())
+            guarded.violations.append(
+                Message(
+                    "error",
+                    f"forbidden: `{match['word']}` at the start of a line (only declarations and "
+                    "scoping commands may; indent proof lines)",
+                    line,
+                    col,
+                )
+            )
+
+
+def _declarations(masked: str, guarded: GuardedProof) -> None:
+    """Declared names with their namespaces, and balanced scopes: an unbalanced `end` would close the
+    trusted header's section, an open namespace would change how our check resolves names."""
+    events = [(m.start(), "scope", m) for m in _SCOPE.finditer(masked)]
+    events += [(m.start(), "decl", m) for m in _DECL.finditer(masked)]
+    stack: list[tuple[str, str]] = []
+    for offset, what, match in sorted(events, key=lambda e: e[0]):
+        line, col = line_col(masked, offset)
+        if what == "decl":
+            name = match["name"]
+            if name and name.startswith("_root_."):
+                name = name[len("_root_.") :]
+            elif name:
+                name = ".".join([n for kind, n in stack if kind == "namespace" and n] + [name])
+            guarded.decls.append(Decl(match["kind"], name, line))
+        elif match["kw"] == "end":
+            if not stack:
+                guarded.violations.append(
+                    Message("error", "forbidden: `end` closes a scope the proof did not open", line, col)
+                )
+            else:
+                stack.pop()
+        else:
+            stack.append((match["kw"], match["arg"]))
+    for kind, name in stack:
+        if kind == "namespace":
+            guarded.violations.append(
+                Message("error", f"forbidden: namespace {name} is never closed", None, None)
+            )
+
+
+def guard_proof(proof: str, header: Header, allow_native: bool = False) -> GuardedProof:
+    """Check an untrusted proof file against the text rules and prepare the text Lean will see."""
+    guarded = GuardedProof(body="")
+    guarded.body = _strip_preamble(proof, mask_comments(proof, LEAN_SYNTAX), header, guarded)
+    masked = mask_comments(guarded.body, LEAN_SYNTAX)
+    rules = FORBIDDEN_RULES + (() if allow_native else NATIVE_RULES)
+    forbidden = scan(masked, _PLAIN, rules)
+    _check_attributes(masked, guarded)
+    _check_commands(masked, guarded)
+    _declarations(masked, guarded)
+    incomplete = scan(masked, _PLAIN, INCOMPLETE_RULES)
+    guarded.incomplete = bool(incomplete) and not forbidden and not guarded.violations
+    guarded.violations = sorted(
+        forbidden + guarded.violations + incomplete, key=lambda m: (m.line or 0, m.column or 0)
+    )
+    return guarded
+
+
+def guard_tactic(tactic: str, allow_native: bool = False) -> list[Message]:
+    """Rules for one tactic sent in tactic mode (sorry is allowed there: the REPL reports it)."""
+    masked = mask_comments(tactic, LEAN_SYNTAX)
+    return scan(masked, _PLAIN, FORBIDDEN_RULES + (() if allow_native else NATIVE_RULES))

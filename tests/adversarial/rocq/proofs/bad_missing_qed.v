@@ -1,0 +1,6 @@
+Require Import Arith.
+Require Import Lia.
+
+Theorem sum_bound (a b : nat) (h1 : a <= 3) (h2 : b <= 4) : a + b <= 7.
+Proof.
+  lia.

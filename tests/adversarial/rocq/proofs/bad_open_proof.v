@@ -1,0 +1,2 @@
+Theorem false_nat : 2 + 2 = 5.
+Proof.

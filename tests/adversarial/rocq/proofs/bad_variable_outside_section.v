@@ -1,0 +1,5 @@
+(* Variable / Hypothesis outside a section declare axioms (only a warning). *)
+Variable cheat : False.
+
+Theorem false_nat : 2 + 2 = 5.
+Proof. destruct cheat. Qed.

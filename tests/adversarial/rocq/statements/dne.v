@@ -1,0 +1,3 @@
+Theorem dne (P : Prop) : ~ ~ P -> P.
+Proof.
+Admitted.

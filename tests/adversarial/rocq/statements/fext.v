@@ -1,0 +1,3 @@
+Theorem fext_ex : (fun n : nat => n + 0) = (fun n : nat => n).
+Proof.
+Admitted.

@@ -1,0 +1,5 @@
+Require Import ZArith.
+Open Scope Z_scope.
+
+Theorem z_sq_nonneg (x y : Z) : 0 <= x * x + y * y.
+Proof.
