@@ -49,9 +49,10 @@ class Run:
         def pct(q: float) -> float:
             return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
+        rate = len(self.verdicts) / self.wall_s
         return (
-            f"| {self.name:<18} | {len(self.verdicts) / self.wall_s:8.2f} | {pct(0.5):7.3f} | {pct(0.95):7.3f} "
-            f"| {self.peak_rss / 2**20:8.0f} | {sum(self.verdicts):8d} |"
+            f"| {self.name:<18} | {rate:8.2f} | {pct(0.5):7.3f} | {pct(0.95):7.3f} "
+            f"| {self.peak_rss / 2**20:12.0f} | {sum(self.verdicts):8d} |"
         )
 
 
@@ -94,7 +95,9 @@ def run_coqc(requests: list[CheckRequest], workers: int, timeout_s: float) -> Ru
             path.write_text(requests[i].proof)
             start = time.monotonic()
             try:
-                done = subprocess.run(["coqc", "-q", path.name], cwd=tmp, capture_output=True, timeout=timeout_s)
+                done = subprocess.run(
+                    ["coqc", "-q", path.name], cwd=tmp, capture_output=True, timeout=timeout_s
+                )
                 ok = done.returncode == 0
             except subprocess.TimeoutExpired:
                 ok = False
@@ -114,13 +117,19 @@ def run_pool(requests: list[CheckRequest], workers: int, timeout_s: float) -> Ru
         with VerifierPool(RocqBackend(), workers, Limits(timeout_s=timeout_s)) as pool:
             verdicts = list(pool.map(requests))
         wall = time.monotonic() - start
-    return Run(f"pool x{workers}", [v.verified for v in verdicts], [v.time_s for v in verdicts], wall, rss.peak)
+    return Run(
+        f"pool x{workers}", [v.verified for v in verdicts], [v.time_s for v in verdicts], wall, rss.peak
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--limit", type=int, help="only the first N statements")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="parallelism levels to compare")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="parallelism levels to compare"
+    )
     parser.add_argument("--batch", type=Path, help="JSONL of real proofs (prover check --batch format)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per check")
     parser.add_argument("--json-out", type=Path, help="also write the numbers as JSON")
@@ -143,8 +152,10 @@ def main() -> int:
         pool = next(r for r in runs if r.name == f"pool x{workers}")
         speedup = naive.wall_s / pool.wall_s
         accepted_by_coqc_only = sum(a and not b for a, b in zip(naive.verdicts, pool.verdicts, strict=True))
-        print(f"x{workers}: pool is {speedup:.1f}x faster than coqc; "
-              f"{accepted_by_coqc_only} accepted by coqc but rejected by the pool")
+        print(
+            f"x{workers}: pool is {speedup:.1f}x faster than coqc; "
+            f"{accepted_by_coqc_only} accepted by coqc but rejected by the pool"
+        )
     if args.json_out is not None:
         args.json_out.write_text(json.dumps([run.__dict__ for run in runs]))
     return 0

@@ -24,8 +24,10 @@ class UsageError(Exception):
 def _backend(name: str, settings: Settings) -> Backend:
     if name == "rocq":
         from prover.itp.rocq import RocqBackend
+        from prover.itp.rocq_preload import DEFAULT_PRELOAD
 
-        backend: Backend = RocqBackend(settings.rocq.sandbox, tuple(settings.rocq.extra_args))
+        preload = DEFAULT_PRELOAD if settings.rocq.preload is None else tuple(settings.rocq.preload)
+        backend: Backend = RocqBackend(settings.rocq.sandbox, tuple(settings.rocq.extra_args), preload)
     else:
         try:
             backend = get_backend(name)
@@ -108,6 +110,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if usable else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a table summarizing a file of batch verdicts."""
+    from prover.report import load, summarize
+
+    try:
+        rows = load(args.verdicts, args.expect)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read verdicts: {exc}") from exc
+    print(summarize(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__)
     parser.add_argument("--version", action="version", version=f"prover {__version__}")
@@ -164,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", parents=[common], help="report which backends are usable here")
     doctor.set_defaults(func=cmd_doctor)
+
+    report = sub.add_parser("report", help="summarize a JSONL file of batch verdicts as a table")
+    report.add_argument(
+        "verdicts", type=Path, metavar="VERDICTS.jsonl", help="output of prover check --batch"
+    )
+    report.add_argument(
+        "--expect",
+        type=Path,
+        metavar="BATCH.jsonl",
+        help="the batch input, whose 'expect' fields are compared with the verdicts",
+    )
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -11,6 +11,7 @@ Example::
     [rocq]
     sandbox = true
     extra_args = ["-R", "/path/to/lib", "MyLib"]
+    preload = ["Coq.Reals.Reals", "Coq.ZArith.ZArith"]
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from prover.itp.base import GIB, Limits
 
@@ -45,7 +47,8 @@ class PoolSettings:
 @dataclass
 class RocqSettings:
     sandbox: bool = True
-    extra_args: list[str] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)  # extra coqidetop flags, e.g. -R dir Lib
+    preload: list[str] | None = None  # libraries a shared base loads; None = the default set, [] = none
 
 
 @dataclass
@@ -54,19 +57,36 @@ class Settings:
     rocq: RocqSettings = field(default_factory=RocqSettings)
 
 
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a TOML value fits a field's type hint (the few shapes settings use)."""
+    if hint is Any:
+        return True
+    origin = get_origin(hint)
+    if origin in (Union, UnionType):
+        return any(_matches(value, arm) for arm in get_args(hint))
+    if origin is list:
+        (item,) = get_args(hint)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
 def _fill(target: Any, table: dict[str, Any], where: str) -> None:
-    known = {f.name: f for f in fields(target)}
+    hints = get_type_hints(type(target))
+    known = {f.name for f in fields(target)}
     for key, value in table.items():
         if key not in known:
             raise ValueError(f"unknown setting {where}.{key}")
-        default = getattr(target, key)
-        if (
-            default is not None
-            and not isinstance(value, type(default))
-            and not (isinstance(default, float) and isinstance(value, int))
-        ):
-            raise ValueError(f"setting {where}.{key} should be {type(default).__name__}, not {value!r}")
-        setattr(target, key, value)
+        hint = hints[key]
+        if not _matches(value, hint):
+            wanted = hint.__name__ if isinstance(hint, type) else str(hint)
+            raise ValueError(f"setting {where}.{key} should be {wanted}, not {value!r}")
+        setattr(target, key, float(value) if hint is float else value)
 
 
 def load_settings(path: Path | None = None) -> Settings:

@@ -179,11 +179,13 @@ class VerifierPool:
                 if session is None:
                     self._finish(job, verdict)
                     continue
+            started = time.monotonic()
             try:
                 verdict = session.check(job.request, job.timeout_s)
             except Exception as exc:  # a backend bug must not take the worker down
                 verdict = Verdict(False, "crash", [Message("error", f"{type(exc).__name__}: {exc}")])
                 session.close()
+            verdict.time_s = verdict.time_s or time.monotonic() - started
             uses += 1
             if (
                 not session.alive()

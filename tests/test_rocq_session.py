@@ -1,0 +1,115 @@
+"""A real coqidetop through the pool: verdicts, isolation between checks, limits, the sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from prover.itp.base import CheckRequest, Limits
+from prover.itp.rocq import RocqSession
+from prover.itp.rocq_preload import PRELOAD_KEY
+from prover.pool import VerifierPool
+
+pytestmark = pytest.mark.rocq
+
+STATEMENT = "Require Import Reals.\nOpen Scope R_scope.\nTheorem t (x : R) (h : 0 < x) : 0 < 2 * x.\nProof.\nAdmitted.\n"
+PROOF = "Require Import Reals.\nRequire Import Lra.\nOpen Scope R_scope.\nTheorem t (x : R) (h : 0 < x) : 0 < 2 * x.\nProof.\n  lra.\nQed.\n"
+
+
+def test_good_proof_verifies_with_its_axioms(rocq_pool: VerifierPool) -> None:
+    verdict = rocq_pool.check(CheckRequest(PROOF, STATEMENT))
+    assert verdict.verified and verdict.reason is None
+    assert "Coq.Reals.ClassicalDedekindReals.sig_forall_dec" in verdict.axioms
+
+
+def test_error_is_positioned_in_the_proof(rocq_pool: VerifierPool) -> None:
+    verdict = rocq_pool.check(CheckRequest(PROOF.replace("lra.", "reflexivity."), STATEMENT))
+    assert (verdict.verified, verdict.reason) == (False, "error")
+    assert verdict.messages[-1].line == 6
+
+
+def test_checks_do_not_see_each_other(rocq_pool: VerifierPool) -> None:
+    first = "Definition leaked := 1.\nTheorem a : leaked = 1.\nProof. reflexivity. Qed.\n"
+    second = "Theorem b : leaked = 1.\nProof. reflexivity. Qed.\n"
+    assert rocq_pool.check(CheckRequest(first)).verified
+    for _ in range(3):  # whichever worker takes it, the definition must be gone
+        verdict = rocq_pool.check(CheckRequest(second))
+        assert not verdict.verified and "leaked" in verdict.messages[-1].text
+
+
+def test_weakened_statement_is_a_mismatch(rocq_pool: VerifierPool) -> None:
+    weak = PROOF.replace(
+        "Theorem t (x : R) (h : 0 < x) : 0 < 2 * x.", "Theorem t (x : R) (h : 0 < x) : 0 <= 2 * x."
+    )
+    assert rocq_pool.check(CheckRequest(weak, STATEMENT)).reason == "statement_mismatch"
+
+
+def test_renamed_theorem_is_missing(rocq_pool: VerifierPool) -> None:
+    assert (
+        rocq_pool.check(CheckRequest(PROOF.replace("Theorem t ", "Theorem t2 "), STATEMENT)).reason
+        == "incomplete"
+    )
+
+
+def test_bad_statement_is_reported_as_such(rocq_pool: VerifierPool) -> None:
+    verdict = rocq_pool.check(CheckRequest(PROOF, STATEMENT.replace("0 < 2 * x", "0 < 2 * undefined_thing")))
+    assert verdict.reason == "bad_statement"
+
+
+def test_timeout_kills_and_the_next_check_still_verifies(rocq_backend: object) -> None:
+    hang = PROOF.replace("Proof.\n  lra.", "Proof.\n  spin.").replace(
+        "Theorem", "Ltac spin := idtac; spin.\nTheorem"
+    )
+    with VerifierPool(rocq_backend, workers=1, limits=Limits(timeout_s=3)) as pool:  # type: ignore[arg-type]
+        started = time.monotonic()
+        stuck = pool.check(CheckRequest(hang, STATEMENT))
+        assert stuck.reason in ("timeout", "error")  # Ltac recursion may also end in a stack overflow
+        assert time.monotonic() - started < 15
+        assert pool.check(CheckRequest(PROOF, STATEMENT)).verified
+
+
+def test_memory_limit_stops_a_memory_bomb(rocq_backend: object) -> None:
+    bomb = (
+        "Definition big := List.repeat 1%nat (Nat.pow 10 8).\nEval vm_compute in (List.length big).\n" + PROOF
+    )
+    with VerifierPool(rocq_backend, workers=1, limits=Limits(timeout_s=30, memory_bytes=1024**3)) as pool:  # type: ignore[arg-type]
+        verdict = pool.check(CheckRequest(bomb, STATEMENT))
+        assert not verdict.verified and verdict.reason in ("memory", "crash", "error", "timeout")
+        assert pool.check(CheckRequest(PROOF, STATEMENT)).verified
+
+
+def test_sandbox_blocks_writes_even_without_the_guard(tmp_path: Path) -> None:
+    """Drive the session directly (the guard would reject Redirect first) to test bubblewrap alone."""
+    outside = Path("/tmp/prover-sandbox-test")
+    outside.mkdir(exist_ok=True)
+    target = outside / f"escaped-{time.monotonic_ns()}"
+    session = RocqSession("", tmp_path / "scratch", Limits())
+    try:
+        deadline = time.monotonic() + 30
+        session._exec(f'Redirect "{target}" Print nat.', deadline)
+        session._exec('Redirect "inside" Print nat.', deadline)
+    finally:
+        session.close()
+    assert not target.exists() and not Path(f"{target}.out").exists()
+    assert (tmp_path / "scratch" / "inside.out").exists()  # the scratch directory is writable
+
+
+def test_preloaded_base_serves_many_headers(tmp_path: Path) -> None:
+    session = RocqSession(PRELOAD_KEY, tmp_path, Limits(), preload=("Coq.Reals.Reals", "Coq.ZArith.ZArith"))
+    try:
+        assert "Coq.ZArith.ZArith" in session.loaded
+        z_statement = "Require Import ZArith.\nOpen Scope Z_scope.\nTheorem z : 2 + 2 = 4.\nProof.\nAdmitted."
+        z_proof = (
+            "Require Import ZArith.\nOpen Scope Z_scope.\nTheorem z : 2 + 2 = 4.\nProof. reflexivity. Qed."
+        )
+        assert session.check(CheckRequest(PROOF, STATEMENT), 30).verified
+        assert session.check(CheckRequest(z_proof, z_statement), 30).verified
+        # R_scope from the first check must not leak into the second: 2 + 2 = 4 in R needs more than reflexivity
+        r_statement = z_statement.replace("ZArith", "Reals").replace("Z_scope", "R_scope")
+        r_proof = z_proof.replace("ZArith", "Reals").replace("Z_scope", "R_scope")
+        assert not session.check(CheckRequest(r_proof, r_statement), 30).verified
+        assert session.check(CheckRequest(z_proof, z_statement), 30).verified
+    finally:
+        session.close()
