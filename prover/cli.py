@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from prover import __version__
@@ -28,6 +29,15 @@ def _backend(name: str, settings: Settings) -> Backend:
 
         preload = DEFAULT_PRELOAD if settings.rocq.preload is None else tuple(settings.rocq.preload)
         backend: Backend = RocqBackend(settings.rocq.sandbox, tuple(settings.rocq.extra_args), preload)
+    elif name == "lean":
+        from prover.itp.lean import LeanBackend, LeanConfig
+
+        config = LeanConfig(
+            sandbox=settings.lean.sandbox, allow_native_decide=settings.lean.allow_native_decide
+        )
+        if settings.lean.project_dir is not None:
+            config = replace(config, project_dir=Path(settings.lean.project_dir))
+        backend = LeanBackend(config)
     else:
         try:
             backend = get_backend(name)
@@ -110,6 +120,19 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if usable else 1
 
 
+def cmd_setup(args: argparse.Namespace) -> int:
+    """Install a proof assistant's toolchain (needs internet access)."""
+    from prover.itp.lean_setup import setup_lean
+
+    settings = _settings(args)
+    project = Path(settings.lean.project_dir) if settings.lean.project_dir else None
+    done, summary = setup_lean(project)
+    if not done:
+        raise UsageError(f"setup lean failed: {summary}")
+    print(summary)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Print a table summarizing a file of batch verdicts."""
     from prover.report import load, summarize
@@ -178,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", parents=[common], help="report which backends are usable here")
     doctor.set_defaults(func=cmd_doctor)
+
+    setup = sub.add_parser(
+        "setup",
+        parents=[common],
+        help="install a proof assistant's toolchain (needs internet)",
+        description="Install elan and the Lean toolchain, fetch Mathlib's cache and build the "
+        "REPL in lean_project/. Rocq comes from Debian (scripts/setup.sh); Isabelle from its site.",
+    )
+    setup.add_argument("target", choices=["lean"], help="what to set up")
+    setup.set_defaults(func=cmd_setup)
 
     report = sub.add_parser("report", help="summarize a JSONL file of batch verdicts as a table")
     report.add_argument(

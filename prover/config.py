@@ -12,6 +12,10 @@ Example::
     sandbox = true
     extra_args = ["-R", "/path/to/lib", "MyLib"]
     preload = ["Coq.Reals.Reals", "Coq.ZArith.ZArith"]
+
+    [lean]
+    project_dir = "/path/to/lean_project"
+    allow_native_decide = false
 """
 
 from __future__ import annotations
@@ -52,9 +56,17 @@ class RocqSettings:
 
 
 @dataclass
+class LeanSettings:
+    project_dir: str | None = None  # the Lake project with Mathlib and the REPL; default: lean_project/
+    sandbox: bool = True
+    allow_native_decide: bool = False  # accept proofs resting on Lean.ofReduceBool
+
+
+@dataclass
 class Settings:
     pool: PoolSettings = field(default_factory=PoolSettings)
     rocq: RocqSettings = field(default_factory=RocqSettings)
+    lean: LeanSettings = field(default_factory=LeanSettings)
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -104,7 +116,7 @@ def load_settings(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config {path} is not valid TOML: {exc}") from exc
     for section, table in data.items():
-        if section not in ("pool", "rocq") or not isinstance(table, dict):
+        if section not in ("pool", "rocq", "lean") or not isinstance(table, dict):
             raise ValueError(f"unknown config section [{section}] in {path}")
         _fill(getattr(settings, section), table, section)
     return settings

@@ -24,8 +24,9 @@ from types import TracebackType
 from prover.cache import VerdictCache, request_key
 from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, Message, Session, Verdict
 
-# How far down the queue a worker looks for a job matching its session's header.
-_AFFINITY_WINDOW = 64
+# How far down the queue a worker looks for a job matching its session's header (the whole queue:
+# scanning even a thousand jobs costs microseconds, a needless header switch costs 50-800 ms).
+_AFFINITY_WINDOW = 100_000
 
 
 @dataclass
@@ -83,7 +84,7 @@ class VerifierPool:
         workdir: Path | None = None,
     ) -> None:
         self.backend = backend
-        self.limits = limits or Limits()
+        self.limits = backend.limits_for(limits or Limits())
         self.cache = cache
         self.stats = PoolStats()
         self._max_queue = max_queue
@@ -142,19 +143,26 @@ class VerifierPool:
 
     # -- workers -----------------------------------------------------------------------------------
 
-    def _next_job(self, header: str | None) -> _Job | None:
+    def _next_job(self, session: Session | None) -> _Job | None:
+        """The first queued job with the session's exact header, else the first it accepts, else
+        the oldest: a worker switches processes only when nothing queued fits the one it has."""
         with self._cond:
             while not self._jobs and not self._closing:
                 self._cond.wait()
             if not self._jobs:
                 return None
             chosen = 0
-            for i, job in enumerate(self._jobs):
-                if i >= _AFFINITY_WINDOW:
-                    break
-                if job.header_key == header:
-                    chosen = i
-                    break
+            if session is not None:
+                accepted = None
+                for i, job in enumerate(self._jobs):
+                    if i >= _AFFINITY_WINDOW:
+                        break
+                    if job.header_key == session.header_key:
+                        accepted = i
+                        break
+                    if accepted is None and session.accepts(job.header_key):
+                        accepted = i
+                chosen = accepted if accepted is not None else 0
             job = self._jobs[chosen]
             del self._jobs[chosen]
             self._cond.notify_all()
@@ -166,7 +174,7 @@ class VerifierPool:
         opened = 0
         scratch = self.workdir / f"worker-{index}"
         while True:
-            job = self._next_job(session.header_key if session is not None else None)
+            job = self._next_job(session)
             if job is None:
                 break
             if session is not None and (not session.accepts(job.header_key) or not session.alive()):

@@ -55,6 +55,9 @@ class FakeBackend:
     def availability(self) -> Availability:
         return Availability(True, "fake")
 
+    def limits_for(self, limits: Limits) -> Limits:
+        return limits
+
     def header_key(self, request: CheckRequest) -> str:
         if request.statement == "bad":
             raise ValueError("statement states nothing")

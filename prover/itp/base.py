@@ -125,6 +125,11 @@ class Backend(Protocol):
 
     def availability(self) -> Availability: ...
 
+    def limits_for(self, limits: Limits) -> Limits:
+        """The limits its sessions really run under: a backend may raise generic defaults it cannot
+        live with (Lean with Mathlib needs far more than 4 GiB). The pool recycles by these."""
+        ...
+
     def header_key(self, request: CheckRequest) -> str:
         """The header under which ``request`` must run; requests with equal keys share sessions.
         Raises ``ValueError`` with a one-line message for input it cannot split."""

@@ -23,6 +23,7 @@ class Syntax:
     nested: bool = True  # block comments nest (Coq, Lean, Isabelle all do)
     string_quote: str | None = '"'
     string_escape: str = "\\"  # Coq doubles the quote instead: use '"' here
+    strings_in_comments: bool = False  # Coq lexes strings inside comments: (* "*)" *) is one comment
 
 
 @dataclass(frozen=True)
@@ -47,31 +48,36 @@ def mask_comments(text: str, syntax: Syntax, mask_strings: bool = False) -> str:
             if out[k] != "\n":
                 out[k] = " "
 
+    def string_end(i: int) -> int:
+        """Index just past the string literal opening at ``i`` (or the end of the text)."""
+        quote = syntax.string_quote or ""
+        j = i + 1
+        while j < n:
+            doubled = syntax.string_escape == quote and text.startswith(quote * 2, j)
+            if doubled or (syntax.string_escape != quote and text[j] == syntax.string_escape):
+                j += 2
+            elif text[j] == quote:
+                return j + 1
+            else:
+                j += 1
+        return n
+
     while i < n:
         if depth == 0 and syntax.string_quote and text.startswith(syntax.string_quote, i):
-            j = i + 1
-            while j < n:
-                if syntax.string_escape == syntax.string_quote and text.startswith(
-                    syntax.string_quote * 2, j
-                ):
-                    j += 2
-                    continue
-                if syntax.string_escape != syntax.string_quote and text[j] == syntax.string_escape:
-                    j += 2
-                    continue
-                if text[j] == syntax.string_quote:
-                    break
-                j += 1
+            j = string_end(i)
             if mask_strings:
-                blank(i + 1, j)
-            i = j + 1
+                blank(i + 1, j - 1)
+            i = j
             continue
         if block_open and text.startswith(block_open, i):
             start = i
             depth = 1
             i += len(block_open)
             while i < n and depth > 0:
-                if syntax.nested and text.startswith(block_open, i):
+                quote = syntax.string_quote
+                if syntax.strings_in_comments and quote and text.startswith(quote, i):
+                    i = string_end(i)
+                elif syntax.nested and text.startswith(block_open, i):
                     depth += 1
                     i += len(block_open)
                 elif text.startswith(block_close, i):

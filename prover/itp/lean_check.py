@@ -19,9 +19,10 @@ import re
 from collections.abc import Iterable, Sequence
 
 from prover.itp.base import Message, Verdict
-from prover.itp.lean_guard import Target
 from prover.itp.lean_protocol import CommandReply, ErrorReply, ReplMessage
+from prover.itp.lean_statement import Target
 
+STUB_PREFIX, CHECK_PREFIX = "prover_target_", "prover_check_"  # proof text may not use these names
 ALLOWED_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})  # what native_decide adds
 
@@ -38,7 +39,7 @@ def allowed_axioms(allow_native: bool) -> frozenset[str]:
 def helper_names(target: Target) -> tuple[str, str]:
     """Names of the stub and the check constant: fixed per statement so the stub env can be cached."""
     digest = hashlib.sha256(f"{target.header.text}\n{target.decl}".encode()).hexdigest()[:16]
-    return f"prover_target_{digest}", f"prover_check_{digest}"
+    return STUB_PREFIX + digest, CHECK_PREFIX + digest
 
 
 def stub_command(target: Target) -> str:
@@ -101,8 +102,12 @@ def judge_candidate(reply: CommandReply | ErrorReply) -> tuple[Verdict | None, l
 
 
 def _axiom_verdict(
-    axioms: dict[str, list[str]], names: Sequence[str], allowed: frozenset[str], kept: list[Message]
+    reply: CommandReply, names: Sequence[str], allow_native: bool, kept: list[Message]
 ) -> Verdict:
+    if reply.uses_sorry:  # cannot come from our own text; refuse rather than explain
+        return Verdict(False, "incomplete: sorry in the check", [*kept, *map(to_message, reply.messages)])
+    axioms = parse_axioms(reply.messages)
+    allowed = allowed_axioms(allow_native)
     used: set[str] = set()
     for name in names:
         if name not in axioms:  # fail closed: no report means no proof of soundness
@@ -126,8 +131,7 @@ def judge_check(
             Message("error", f"{target.name} does not have the target type: {m.data}") for m in reply.errors
         ]
         return Verdict(False, "statement_mismatch", [*kept, *detail])
-    check = helper_names(target)[1]
-    return _axiom_verdict(parse_axioms(reply.messages), [check], allowed_axioms(allow_native), kept)
+    return _axiom_verdict(reply, [helper_names(target)[1]], allow_native, kept)
 
 
 def judge_axioms(
@@ -138,4 +142,4 @@ def judge_axioms(
         return Verdict(False, "error", [*kept, Message("error", reply.message)])
     if reply.errors:
         return Verdict(False, "error", [*kept, *(Message("error", m.data) for m in reply.errors)])
-    return _axiom_verdict(parse_axioms(reply.messages), names, allowed_axioms(allow_native), kept)
+    return _axiom_verdict(reply, names, allow_native, kept)

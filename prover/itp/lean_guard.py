@@ -1,8 +1,8 @@
-"""Lean text rules: split trusted statements into header + target, and guard untrusted proof files.
+"""Lean text rules: what untrusted proof text may contain before any of it reaches Lean.
 
-Nothing here decides that a proof is correct; it decides what text is allowed to reach Lean at all,
-and builds the checked text from trusted pieces. The reply-side rules (errors, sorries, axioms, the
-type of the proved constant) live in ``lean_check``.
+Nothing here decides that a proof is correct; it decides what text may reach Lean at all, and
+prepares the text that is sent (the proof's own header lines emptied, every line kept in place).
+The reply-side rules (errors, sorries, axioms, the type of the proved constant) are in ``lean_check``.
 
 All scanning runs on comment-masked text with string literals left visible, and string literals are
 themselves rejected: interpolated strings (``s!"{...}"``) and raw strings hold code that a
@@ -16,48 +16,25 @@ from dataclasses import dataclass, field
 
 from prover.itp.base import Message
 from prover.itp.guard import Rule, Syntax, line_col, mask_comments, scan
+from prover.itp.lean_check import CHECK_PREFIX, STUB_PREFIX
+from prover.itp.lean_statement import DECL_PATTERN, LEAN_SYNTAX, Header, word_set
 
-LEAN_SYNTAX = Syntax(block=("/-", "-/"), line="--", nested=True)
 _PLAIN = Syntax(string_quote=None)  # for scanning text whose comments are already masked
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-DEFAULT_HEADER_LINES = (
-    "import Mathlib",
-    "import Aesop",
-    "set_option maxHeartbeats 400000",
-    "open BigOperators Real Nat Topology Rat",
-)
-# Packages that ``import Mathlib`` already brings in: a proof may name them in its own imports.
-MATHLIB_FAMILY = _words(
-    "Mathlib Aesop Batteries Qq ProofWidgets Plausible ImportGraph LeanSearchClient Lean Init Std"
-)
-ALLOWED_ATTRIBUTES = _words(
+ALLOWED_ATTRIBUTES = word_set(
     "simp reducible irreducible semireducible instance inline ext elab_as_elim refl symm trans "
     "congr gcongr norm_cast push_cast field_simps nontriviality default_instance simps "
     "to_additive match_pattern nolint specialize mono induction_eliminator cases_eliminator "
     "continuity measurability fun_prop grind"
 )
-RESERVED_PREFIXES = ("prover_target_", "prover_check_")  # names of our own trusted helper constants
 
-_IDENT = r"[^\W\d][\w.'!?]*"
-_DECL = re.compile(
-    r"^[ \t]*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec|partial|unsafe)\s+)*"
-    r"(?P<kind>theorem|lemma|def|abbrev|instance|example|structure|class|inductive)\b"
-    r"(?:[ \t]+(?:\(priority\s*:=[^)]*\)\s*)?(?P<name>[^\s:({\[⦃]+))?",
-    re.MULTILINE,
-)
-_TARGET_KINDS = ("theorem", "lemma", "def", "abbrev", "instance")
-_DATA_KINDS = ("def", "abbrev", "instance")
 _SCOPE = re.compile(
-    r"^[ \t]*(?:noncomputable[ \t]+)?(?P<kw>namespace|section|end)\b[ \t]*(?P<arg>\S*)", re.MULTILINE
+    r"^[ \t]*(?:noncomputable[ \t]+)?(?P<kw>namespace|section|mutual|end)\b[ \t]*(?P<arg>\S*)", re.MULTILINE
 )
 # What may start a line at column 0: declarations and scoping. Anything else that looks like a
 # command is refused, so that a command this guard has never heard of cannot run code.
-ALLOWED_COMMANDS = _words(
+ALLOWED_COMMANDS = word_set(
     "theorem lemma def abbrev instance example structure class inductive mutual open namespace "
     "section end noncomputable private protected nonrec universe attribute where termination_by "
     "decreasing_by deriving with"
@@ -66,51 +43,34 @@ _LINE_START = re.compile(r"^(?P<word>[^\W\d][\w'!?]*)", re.MULTILINE)
 _ATTRS = re.compile(r"@\[(?P<a>[^\]]*)\]|\battribute\s*\[(?P<b>[^\]]*)\]")
 
 
-def _word(*words: str) -> re.Pattern[str]:
-    """Whole Lean tokens: not part of a longer identifier and not a field (``foo.axiom``)."""
-    alternatives = "|".join(re.escape(w) for w in words)
-    return re.compile(rf"(?<![\w.'!?])(?:{alternatives})(?![\w'!?])")
+def _word(words: str) -> re.Pattern[str]:
+    """Any of the space-separated ``words`` as a whole Lean token, also as the last part of a
+    qualified name (``Lean.ofReduceBool``), never inside a longer identifier."""
+    alternatives = "|".join(re.escape(w) for w in words.split())
+    return re.compile(rf"(?<![\w'!?])(?:{alternatives})(?![\w'!?])")
 
 
-INCOMPLETE_RULES = (Rule("sorry", _word("sorry", "admit", "stop"), "the proof is left open"),)
+INCOMPLETE_RULES = (Rule("sorry", _word("sorry admit stop"), "the proof is left open"),)
 FORBIDDEN_RULES = (
     Rule("axiom", _word("axiom"), "declares an unproved assumption"),
-    Rule("unsafe code", _word("unsafe", "partial", "opaque"), "declarations the kernel does not unfold"),
+    Rule("unsafe code", _word("unsafe partial opaque"), "declarations the kernel does not unfold"),
     Rule(
         "compiled-code override",
-        _word("implemented_by", "extern", "export", "csimp"),
+        _word("implemented_by extern export csimp"),
         "replaces what the compiler runs for a definition",
     ),
     Rule(
         "metaprogram",
         _word(
-            "elab",
-            "elab_rules",
-            "macro",
-            "macro_rules",
-            "syntax",
-            "declare_syntax_cat",
-            "notation",
-            "infix",
-            "infixl",
-            "infixr",
-            "prefix",
-            "postfix",
-            "unif_hint",
-            "initialize",
-            "builtin_initialize",
-            "by_elab",
-            "run_cmd",
-            "run_tac",
-            "run_elab",
-            "run_meta",
-            "evalExpr",
+            "elab elab_rules macro macro_rules syntax declare_syntax_cat notation infix infixl infixr "
+            "prefix postfix unif_hint initialize builtin_initialize by_elab run_cmd run_tac run_elab "
+            "run_meta evalExpr simproc dsimproc simproc_decl dsimproc_decl add_aesop_rules"
         ),
         "runs or installs code that changes parsing, elaboration or checking",
     ),
     Rule(
         "extension command",
-        re.compile(r"(?<![\w.'!?])(?:register|declare)_\w+"),
+        re.compile(r"(?<![\w'!?])(?:register|declare)_\w+"),
         "registers new attributes, options or extensions",
     ),
     Rule("#command", re.compile(r"#[A-Za-z_]"), "#eval/#exit/#print-style commands run code or hide output"),
@@ -118,7 +78,7 @@ FORBIDDEN_RULES = (
     Rule("set_option", _word("set_option"), "options can switch checks off (debug.skipKernelTC)"),
     Rule(
         "kernel bypass",
-        _word("skipKernelTC", "sorryAx", "ofReduceNat", "reduceNat"),
+        _word("skipKernelTC sorryAx ofReduceNat reduceNat"),
         "skips or fakes the kernel check",
     ),
     Rule("import", re.compile(r"^[ \t]*import\b", re.MULTILINE), "imports are fixed by the trusted header"),
@@ -130,111 +90,26 @@ FORBIDDEN_RULES = (
     Rule("open private", re.compile(r"\bopen\s+private\b"), "reaches private declarations"),
     Rule(
         "section variable",
-        _word("variable", "include", "omit"),
+        _word("variable include omit"),
         "section variables change a theorem's statement without changing its text",
     ),
     Rule(
         "code execution",
-        _word("plausible", "slim_check", "polyrith"),
+        _word("plausible slim_check polyrith"),
         "runs compiled code or an outside service while elaborating",
     ),
-    Rule("reserved name", re.compile(r"prover_(?:target|check)_"), "names reserved for the checker"),
+    Rule(
+        "reserved name", re.compile(f"{STUB_PREFIX}|{CHECK_PREFIX}"), "names of the checker's own constants"
+    ),
     Rule("string literal", re.compile(r"[\"«]"), "strings and «» names can hide code from this guard"),
 )
 NATIVE_RULES = (
     Rule(
         "native code",
-        _word("native_decide", "native", "ofReduceBool", "reduceBool", "trustCompiler"),
+        _word("native_decide native ofReduceBool reduceBool trustCompiler"),
         "trusts the compiler instead of the kernel (Lean.ofReduceBool)",
     ),
 )
-
-
-@dataclass(frozen=True)
-class Header:
-    """The trusted header: imports, then commands (opens, options, sections), canonical lines."""
-
-    imports: tuple[str, ...]
-    commands: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return "\n".join([f"import {m}" for m in self.imports] + list(self.commands))
-
-    def allows_import(self, module: str) -> bool:
-        return module in self.imports or (
-            "Mathlib" in self.imports and module.split(".", 1)[0] in MATHLIB_FAMILY
-        )
-
-    @classmethod
-    def parse(cls, text: str) -> Header:
-        """Header from the text before a statement's declaration (trusted), or from a header key."""
-        imports: list[str] = []
-        commands: list[str] = []
-        for line in mask_comments(text, LEAN_SYNTAX).splitlines():
-            if not line.strip():
-                continue
-            words = line.split()
-            if words[0] == "import" and not commands:
-                imports.extend(words[1:])
-            else:
-                commands.append(line.rstrip())
-        if not imports and not commands:
-            return DEFAULT_HEADER
-        return cls(tuple(imports) or DEFAULT_HEADER.imports, tuple(commands))
-
-
-DEFAULT_HEADER = Header(("Mathlib", "Aesop"), DEFAULT_HEADER_LINES[2:])
-
-
-@dataclass(frozen=True)
-class Target:
-    """A trusted statement: its header, the declaration's name and kind, and its text ending in sorry."""
-
-    header: Header
-    name: str
-    kind: str
-    decl: str
-    name_span: tuple[int, int]  # where the name sits in ``decl``
-
-    @property
-    def is_data(self) -> bool:
-        return self.kind in _DATA_KINDS
-
-    def stub(self, stub_name: str) -> str:
-        """The statement under another name, without attributes or modifiers (a ``simp`` attribute on a
-        sorry'd stub would leak into proofs); instances become plain defs so they are never found by
-        instance search."""
-        end = self.name_span[1]
-        keyword = "theorem" if not self.is_data else "noncomputable def"
-        return f"{keyword} {stub_name}{self.decl[end:]}"
-
-
-def parse_statement(text: str) -> Target:
-    """Split a trusted statement file. Raises ``ValueError`` (one line) when it has no named target."""
-    masked = mask_comments(text, LEAN_SYNTAX)
-    decls = [m for m in _DECL.finditer(masked) if m["kind"] in _TARGET_KINDS]
-    if not decls:
-        raise ValueError("the statement has no theorem, lemma, def or instance to prove")
-    last = decls[-1]
-    if not last["name"] or not re.fullmatch(_IDENT, last["name"]):
-        raise ValueError("the statement's declaration has no usable name")
-    start = last.start() + (len(last[0]) - len(last[0].lstrip()))
-    decl, masked_decl = text[start:].rstrip(), masked[start:].rstrip()
-    if masked_decl.endswith(":="):
-        decl += " sorry"  # DeepSeek-style statements stop at `:=`
-    elif re.search(r":=\s*by$", masked_decl):
-        decl += " sorry"
-    elif not re.search(r"(?<![\w.'!?])sorry$", masked_decl):
-        raise ValueError("the statement must end in `sorry` (or `:=`)")
-    name_start = last.start("name") - start
-    return Target(
-        header=Header.parse(text[:start]),
-        name=last["name"],
-        kind=last["kind"],
-        decl=decl,
-        name_span=(name_start, name_start + len(last["name"])),
-    )
 
 
 @dataclass(frozen=True)
@@ -265,9 +140,10 @@ class GuardedProof:
 
 
 def _blank(chars: list[str], start: int, end: int) -> None:
+    """Empty a whole line but keep its newline: later lines keep their numbers."""
     for k in range(start, end):
         if chars[k] != "\n":
-            chars[k] = " "
+            chars[k] = ""
 
 
 def _strip_preamble(proof: str, masked: str, header: Header, guarded: GuardedProof) -> str:
@@ -342,7 +218,7 @@ def _declarations(masked: str, guarded: GuardedProof) -> None:
     """Declared names with their namespaces, and balanced scopes: an unbalanced `end` would close the
     trusted header's section, an open namespace would change how our check resolves names."""
     events = [(m.start(), "scope", m) for m in _SCOPE.finditer(masked)]
-    events += [(m.start(), "decl", m) for m in _DECL.finditer(masked)]
+    events += [(m.start(), "decl", m) for m in DECL_PATTERN.finditer(masked)]
     stack: list[tuple[str, str]] = []
     for offset, what, match in sorted(events, key=lambda e: e[0]):
         line, col = line_col(masked, offset)

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
-import resource
 import select
 import signal
 import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prover.itp.lean_protocol import (
     CommandReply,
@@ -31,9 +31,9 @@ from prover.itp.lean_protocol import (
     encode_request,
     parse_reply,
 )
+from prover.itp.sandbox import resource_limits, tree_rss_bytes
 
 _STDERR_KEEP = 64 * 1024  # enough for a crash trace, bounded so a chatty process cannot eat memory
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class ReplError(RuntimeError):
@@ -66,16 +66,7 @@ class ReplLaunch:
     argv: tuple[str, ...]
     cwd: Path
     memory_bytes: int | None = None  # RLIMIT_AS applied in the child
-    env: Mapping[str, str] | None = None  # None: inherit
-    extra_env: Mapping[str, str] = field(default_factory=dict)
-
-
-def _limit_memory(memory_bytes: int | None) -> Callable[[], None]:
-    def apply() -> None:  # runs in the child between fork and exec
-        if memory_bytes is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
-    return apply
+    extra_env: Mapping[str, str] = field(default_factory=dict)  # added to the inherited environment
 
 
 class ReplProcess:
@@ -83,8 +74,7 @@ class ReplProcess:
 
     def __init__(self, launch: ReplLaunch) -> None:
         self.launch = launch
-        env = dict(os.environ if launch.env is None else launch.env)
-        env.update(launch.extra_env)
+        env = {**os.environ, **launch.extra_env}
         self._proc = subprocess.Popen(
             list(launch.argv),
             cwd=launch.cwd,
@@ -93,7 +83,7 @@ class ReplProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group: what a timeout kills
-            preexec_fn=_limit_memory(launch.memory_bytes),
+            preexec_fn=None if launch.memory_bytes is None else resource_limits(launch.memory_bytes),
         )
         assert self._proc.stdin and self._proc.stdout and self._proc.stderr
         self._in = self._proc.stdin.fileno()
@@ -127,7 +117,11 @@ class ReplProcess:
             os.killpg(self._proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
-        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+        self._drain.join(timeout=1)  # stderr reaches end of file once the group is gone
+        streams = [self._proc.stdin, self._proc.stdout]
+        if not self._drain.is_alive():  # never close a stream another thread is reading
+            streams.append(self._proc.stderr)
+        for stream in streams:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
@@ -147,21 +141,8 @@ class ReplProcess:
             return b"".join(self._stderr).decode("utf-8", errors="replace")
 
     def rss_bytes(self) -> int:
-        """Resident memory of every process in the group (the REPL is a child of ``lake``)."""
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[2]) != self._proc.pid:  # fields[2] is the process group id
-                    continue
-                with open(f"/proc/{entry}/statm", encoding="ascii") as f:
-                    total += int(f.read().split()[1]) * _PAGE
-            except (OSError, IndexError, ValueError):
-                continue  # the process went away while we looked
-        return total
+        """Resident memory of the process and its descendants (the REPL is a child of ``lake``)."""
+        return tree_rss_bytes(self._proc.pid)
 
     # ---- protocol --------------------------------------------------------------------------
     def request(self, request: Mapping[str, Any], timeout_s: float) -> dict[str, Any]:
@@ -255,10 +236,11 @@ class ReplProcess:
         return crash
 
     def _drain_stderr(self) -> None:
-        assert self._proc.stderr is not None
-        fd = self._proc.stderr.fileno()
+        # Through the file object, not its fd: a closed object raises, a closed fd number may
+        # already belong to another process's pipe.
+        stream = cast(io.BufferedReader, self._proc.stderr)
         with contextlib.suppress(OSError, ValueError):
-            for chunk in iter(lambda: os.read(fd, 4096), b""):
+            for chunk in iter(lambda: stream.read1(4096), b""):
                 with self._stderr_lock:
                     self._stderr.append(chunk)
                     self._stderr_size += len(chunk)

@@ -40,7 +40,7 @@ def find_lake(path: str | None = None) -> Path | None:
     if found:
         return Path(found)
     candidate = elan_home() / "bin" / "lake"
-    return candidate if path is None and os.access(candidate, os.X_OK) else None
+    return candidate if os.access(candidate, os.X_OK) else None
 
 
 def repl_binary(project_dir: Path) -> Path:
@@ -95,7 +95,9 @@ def _install_elan(env: dict[str, str], path: str | None, timeout_s: float) -> st
         )
         if failed:
             return f"cannot download elan (is there internet access?): {failed}"
-        failed = _run(["sh", str(script), "-y", "--default-toolchain", "none"], Path(tmp), env, timeout_s)
+        failed = _run(
+            ["/bin/sh", str(script), "-y", "--default-toolchain", "none"], Path(tmp), env, timeout_s
+        )
         return f"elan installer failed: {failed}" if failed else None
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -31,7 +29,15 @@ from prover.itp.coqide import Answer, CoqDied, CoqIdeTop, CoqTimeout, Feedback
 from prover.itp.guard import line_col, scan
 from prover.itp.rocq_guard import ALLOWED_AXIOMS, RULES, UnexpectedAssumptions, full_path, parse_assumptions
 from prover.itp.rocq_plan import Plan, plan_check
-from prover.itp.rocq_preload import DEFAULT_PRELOAD, PRELOAD_KEY, fits_preload, parse_print_libraries
+from prover.itp.rocq_preload import (
+    DEFAULT_PRELOAD,
+    fits_preload,
+    header_shaped,
+    parse_options,
+    parse_print_libraries,
+    preload_key,
+    split_key,
+)
 from prover.itp.rocq_text import ROCQ_SYNTAX, Sentence, split_sentences
 from prover.itp.sandbox import BWRAP_HINT, bwrap_path, resource_limits, sandboxed, tree_rss_bytes
 
@@ -59,8 +65,7 @@ class RocqBackend:
         self.sandbox = sandbox
         self.extra_args = extra_args
         self.preload = preload
-        self._loaded: frozenset[str] | None = None
-        self._lock = threading.Lock()
+        self._loaded: frozenset[str] | None = None  # what a preloaded base holds, once one has started
 
     def availability(self) -> Availability:
         if shutil.which(COQIDETOP) is None or shutil.which("coqc") is None:
@@ -70,38 +75,36 @@ class RocqBackend:
         version = subprocess.run(["coqc", "--version"], capture_output=True, text=True).stdout
         return Availability(True, version.strip().splitlines()[0] if version else "coqc")
 
-    def preloaded_libraries(self) -> frozenset[str]:
-        """Full paths of the libraries a preloaded base holds (found once, by starting one)."""
-        with self._lock:
-            if self._loaded is None:
-                if not self.preload:
-                    self._loaded = frozenset()
-                else:
-                    with tempfile.TemporaryDirectory(prefix="prover-probe-") as scratch:
-                        probe = self.open_session(PRELOAD_KEY, Path(scratch), Limits())
-                        self._loaded = probe.loaded
-                        probe.close()
-            return self._loaded
+    def limits_for(self, limits: Limits) -> Limits:
+        return limits
 
     def header_key(self, request: CheckRequest) -> str:
         header = plan_check(request).header
         exact = "\n".join(s.normalized for s in header)
-        if self.preload and fits_preload(header, self.preloaded_libraries()):
-            return f"{PRELOAD_KEY}\n{exact}"
-        return exact
+        return preload_key(exact) if self.preload and header_shaped(header) else exact
 
     def open_session(self, header_key: str, workdir: Path, limits: Limits) -> RocqSession:
+        """A session on the preloaded base when it covers the header's libraries, else one that
+        loads exactly this header. What the base holds is learnt from the first one started."""
         status = self.availability()
         if not status.usable:
             raise BackendUnavailable(status.detail)
-        preload = self.preload if header_key.startswith(PRELOAD_KEY) else ()
-        return RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args, preload)
+        wants_base, exact = split_key(header_key)
+        header = split_sentences(exact)
+        if wants_base and (self._loaded is None or fits_preload(header, self._loaded)):
+            session = RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args, self.preload)
+            self._loaded = session.loaded
+            if session.accepts(header_key):
+                return session
+            session.close()
+        return RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args)
 
 
 class RocqSession:
     """One ``coqidetop`` with a header loaded; ``base`` is the id of that state.
 
-    With the preloaded base (``header_key == PRELOAD_KEY``) each check runs its own header first.
+    Given ``preload``, the base holds those libraries loaded but not imported, and each check runs
+    its own header first; otherwise the base is exactly the header of ``header_key``.
     """
 
     def __init__(
@@ -114,7 +117,8 @@ class RocqSession:
         preload: tuple[str, ...] = (),
     ) -> None:
         self.header_key = header_key
-        self.per_check_header = header_key.startswith(PRELOAD_KEY)
+        self.per_check_header = bool(preload)
+        self.exact_header = split_key(header_key)[1]
         self.header_state: tuple[str, int] | None = None  # (header, state id) of the last header run
         workdir.mkdir(parents=True, exist_ok=True)
         argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *extra_args]
@@ -125,10 +129,9 @@ class RocqSession:
         try:
             self.tip = self.ide.init(deadline)
             if self.per_check_header:
-                for library in preload:  # one by one: a library missing here is skipped, not fatal
-                    self._exec(f"Require {library}.", deadline)
+                self.excluded = self._preload(preload, deadline)
             else:
-                for sentence in split_sentences(header_key):  # the exact header, loaded once
+                for sentence in split_sentences(self.exact_header):  # loaded once, for good
                     error = self._exec(sentence.text, deadline)
                     if error is not None:
                         raise HeaderError(f"header sentence {sentence.text!r} fails: {error.text}")
@@ -142,12 +145,34 @@ class RocqSession:
             raise
         self.base = self.tip
 
+    def _preload(self, libraries: tuple[str, ...], deadline: float) -> list[str]:
+        """Load each library (a missing one is skipped). A library whose loading alone changes a
+        global option (ssreflect sets Asymmetric Patterns and Bullet Behavior) is rolled back, since
+        the context would no longer be the clean one; returns those left out."""
+        self._exec("Print Options.", deadline)
+        baseline = parse_options(self._notices())
+        excluded = []
+        for library in libraries:
+            before = self.tip
+            if self._exec(f"Require {library}.", deadline) is not None:
+                excluded.append(library)
+                continue
+            self._exec("Print Options.", deadline)
+            now = parse_options(self._notices())
+            # Options a plugin registers are new, not changed: they do not exist in a clean context.
+            # "Debug" lists every registered debug flag, so a plugin's new flag shows up there too.
+            if any(now.get(name) != value for name, value in baseline.items() if name != "Debug"):
+                self._rewind(before, deadline)
+                excluded.append(library)
+        return excluded
+
     # -- process ---------------------------------------------------------------------------------
 
     def accepts(self, header_key: str) -> bool:
+        wants_base, exact = split_key(header_key)
         if self.per_check_header:
-            return header_key.startswith(PRELOAD_KEY)
-        return header_key == self.header_key
+            return wants_base and fits_preload(split_sentences(exact), self.loaded)
+        return exact == self.exact_header
 
     def alive(self) -> bool:
         return self.ide.alive()
@@ -274,11 +299,18 @@ class RocqSession:
             if error is not None:
                 return sentence, error
         self.header_state = (key, self.tip)
-        self.header_key = f"{PRELOAD_KEY}\n{key}"
+        self.header_key = preload_key(key)
         return None
 
     def _axioms(self, constant: str, trusted: set[str], deadline: float) -> tuple[str | None, list[str]]:
-        """(why it is not allowed or None, the full paths of the axioms ``constant`` depends on)."""
+        """(why it is not allowed or None, the full paths of the axioms ``constant`` depends on).
+
+        The answers are printed text, and the candidate's notations (only-printing ones, or strings
+        holding newlines) could forge lines of it. With Printing All no notation or string literal is
+        printed, so every line at column 0 is a real entry and ``Expands to:`` is About's own."""
+        for option in ("Set Printing All.", "Set Printing Width 100000.", "Unset Printing Depth."):
+            if self._exec(option, deadline) is not None:
+                return f"cannot reset printing with {option!r}", []
         error = self._exec(f"Print Assumptions {constant}.", deadline)
         if error is not None:
             return f"Print Assumptions failed: {error.text}", []

@@ -77,7 +77,7 @@ ALLOWED_AXIOMS: frozenset[str] = frozenset(
 )
 
 _AXIOM_LINE = re.compile(r"^([A-Za-z_][\w'.]*)(?:\s*:.*)?$")
-_EXPANDS_TO = re.compile(r"Expands to:\s+Constant\s+(\S+)\s*$", re.MULTILINE)
+_EXPANDS_TO = re.compile(r"Expands to:\s+Constant\s+(\S+)\s*$")
 
 
 class UnexpectedAssumptions(ValueError):
@@ -110,5 +110,6 @@ def parse_assumptions(output: str) -> list[str]:
 
 def full_path(about_output: str) -> str | None:
     """The kernel path ``About`` resolves a name to, or None if it is not a constant."""
-    match = _EXPANDS_TO.search(about_output)
+    # About prints the type first and "Expands to:" last; only the last line is About's own.
+    match = _EXPANDS_TO.search(about_output.rstrip())
     return match.group(1) if match else None

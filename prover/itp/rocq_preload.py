@@ -19,9 +19,20 @@ from collections.abc import Iterable
 
 from prover.itp.rocq_text import Sentence
 
-# The standard-library and Coquelicot modules that miniF2F-style statements import.
+# The standard-library modules that miniF2F-style statements import. Not Coquelicot: loading it
+# (through ssreflect) sets global options, so the context would not be a clean one; sessions also
+# leave out, by themselves, any library whose loading changes an option.
 DEFAULT_PRELOAD: tuple[str, ...] = (
     "Coq.Reals.Reals",
+    "Coq.Reals.Rdefinitions",
+    "Coq.Reals.Rfunctions",
+    "Coq.Reals.Rbasic_fun",
+    "Coq.Reals.RIneq",
+    "Coq.Init.Nat",
+    "Coq.ZArith.BinInt",
+    "Coq.PArith.PArith",
+    "Coq.Logic.Classical_Pred_Type",
+    "Coq.Logic.Classical_Prop",
     "Coq.ZArith.ZArith",
     "Coq.Arith.Arith",
     "Coq.Arith.PeanoNat",
@@ -40,7 +51,6 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "Coq.Sets.Finite_sets_facts",
     "Coq.Logic.FunctionalExtensionality",
     "Coq.Logic.Classical",
-    "Coquelicot.Coquelicot",
 )
 
 # The key under which sessions with the preloaded base are shared.
@@ -52,28 +62,49 @@ _CHEAP_RE = re.compile(
 )
 
 
-def required_libraries(sentence: Sentence) -> list[str] | None:
-    """The library names a ``Require`` sentence loads (qualified by its ``From`` root), else None."""
+def preload_key(exact_header: str) -> str:
+    return f"{PRELOAD_KEY}\n{exact_header}"
+
+
+def split_key(header_key: str) -> tuple[bool, str]:
+    """(whether the key asks for the preloaded base, the exact header text)."""
+    if header_key.startswith(PRELOAD_KEY):
+        return True, header_key[len(PRELOAD_KEY) + 1 :]
+    return False, header_key
+
+
+def required_libraries(sentence: Sentence) -> list[tuple[str | None, str]] | None:
+    """(``From`` root, name) of each library a ``Require`` sentence loads, or None for other sentences."""
     match = _REQUIRE_RE.match(sentence.text)
     if not match:
         return None
-    root, names = match.group(1), match.group(2).split()
-    return [f"{root}.{name}" if root else name for name in names]
+    return [(match.group(1), name) for name in match.group(2).split()]
 
 
-def covered(name: str, loaded: Iterable[str]) -> bool:
-    """Whether the library ``name`` (as written in a Require) is one of the ``loaded`` full paths."""
-    return any(lib == name or lib.endswith("." + name) for lib in loaded)
+def covered(root: str | None, name: str, loaded: Iterable[str]) -> bool:
+    """Whether ``From root Require name`` names one of the ``loaded`` libraries (full paths)."""
+    for lib in loaded:
+        if root is not None and not lib.startswith(root + "."):
+            continue
+        if lib == name or lib.endswith("." + name):
+            return True
+    return False
 
 
-def fits_preload(header: list[Sentence], loaded: frozenset[str]) -> bool:
-    """Whether every header sentence can run cheaply on the preloaded base."""
+def header_shaped(header: list[Sentence]) -> bool:
+    """Whether every sentence only requires, imports, opens scopes or sets options."""
+    return all(required_libraries(s) is not None or _CHEAP_RE.match(s.text) for s in header)
+
+
+def fits_preload(header: list[Sentence], loaded: Iterable[str]) -> bool:
+    """Whether every library the header requires is already loaded, so it runs in milliseconds."""
+    loaded = tuple(loaded)
     for sentence in header:
         libraries = required_libraries(sentence)
         if libraries is None:
             if not _CHEAP_RE.match(sentence.text):
                 return False
-        elif not all(covered(name, loaded) for name in libraries):
+        elif not all(covered(root, name, loaded) for root, name in libraries):
             return False
     return True
 
@@ -86,3 +117,13 @@ def parse_print_libraries(output: str) -> frozenset[str]:
         if line and not line.endswith(":") and re.fullmatch(r"[\w'.]+", line):
             names.add(line)
     return frozenset(names)
+
+
+def parse_options(output: str) -> dict[str, str]:
+    """``Print Options.`` output as {option name: value}."""
+    options = {}
+    for line in output.splitlines():
+        name, sep, value = line.strip().partition(": ")
+        if sep:
+            options[name] = value
+    return options

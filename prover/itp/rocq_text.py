@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from prover.itp.guard import Syntax, mask_comments
 
-ROCQ_SYNTAX = Syntax(block=("(*", "*)"), nested=True, string_quote='"', string_escape='"')
+ROCQ_SYNTAX = Syntax(
+    block=("(*", "*)"), nested=True, string_quote='"', string_escape='"', strings_in_comments=True
+)
 
 THEOREM_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
 _THEOREM_RE = re.compile(

@@ -1,0 +1,333 @@
+"""The Lean 4 backend: one long-lived Lean REPL per session, Mathlib imported once.
+
+A session sends its header (``import Mathlib`` + opens + options) once, without ``env``, and keeps
+the env id it gets back; every later command names that env, so Mathlib is never imported again and
+checks cannot see each other. How a check decides is in ``lean_check`` (reply rules) and
+``lean_guard`` (text rules); this module only runs processes and sequences the commands.
+
+The REPL cannot free envs (upstream has no ``gc`` request), so memory is bounded by restarting the
+process after ``max_checks_per_session`` checks or when its resident memory passes the limit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from prover.itp.base import GIB, Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
+from prover.itp.lean_check import (
+    axioms_command,
+    check_command,
+    judge_axioms,
+    judge_candidate,
+    judge_check,
+    judge_stub,
+    stub_command,
+    to_message,
+)
+from prover.itp.lean_guard import guard_proof, guard_tactic
+from prover.itp.lean_protocol import CommandReply, ErrorReply, ProtocolError
+from prover.itp.lean_repl import ReplCrashed, ReplError, ReplLaunch, ReplProcess, ReplTimeout
+from prover.itp.lean_setup import default_project_dir, elan_home, find_lake, installation_problem, repl_binary
+from prover.itp.lean_statement import DEFAULT_HEADER, Header, Target, parse_statement
+from prover.itp.sandbox import BWRAP_HINT, bwrap_path, sandboxed
+
+
+@dataclass(frozen=True)
+class LeanConfig:
+    project_dir: Path = field(default_factory=default_project_dir)
+    repl_command: tuple[str, ...] | None = None  # replaces `lake env <repl>`; tests run a stand-in
+    sandbox: bool = True  # bubblewrap: read-only filesystem, no network, one writable scratch dir
+    allow_native_decide: bool = False  # accept proofs resting on Lean.ofReduceBool
+    header_timeout_s: float = 600.0  # importing Mathlib takes seconds to minutes
+    memory_bytes: int = 12 * GIB  # RLIMIT_AS when the pool passes the generic default Limits
+    max_rss_bytes: int = 10 * GIB  # Mathlib's oleans alone are several GiB resident
+    stub_cache_size: int = 64  # target statements kept elaborated per session
+
+
+def lean_limits(limits: Limits, config: LeanConfig) -> Limits:
+    """Lean needs far more address space than the shared defaults: a limit left at its generic default
+    is replaced by the Lean one, a limit the user chose is kept."""
+    generic = Limits()
+    return replace(
+        limits,
+        memory_bytes=config.memory_bytes
+        if limits.memory_bytes == generic.memory_bytes
+        else limits.memory_bytes,
+        max_rss_bytes=(
+            config.max_rss_bytes if limits.max_rss_bytes == generic.max_rss_bytes else limits.max_rss_bytes
+        ),
+    )
+
+
+def repl_launch(config: LeanConfig, workdir: Path, limits: Limits) -> ReplLaunch:
+    """How to start the REPL: ``lake env <repl>`` in the project, or the injected command."""
+    extra_env = {"TMPDIR": str(workdir)}
+    if config.repl_command is not None:
+        argv, cwd = list(config.repl_command), workdir
+    else:
+        lake = find_lake()
+        assert lake is not None, "availability() was checked"
+        # `lake env` runs from the project so that `import Mathlib` resolves; -d says where it is
+        # when the sandbox starts us in the scratch directory.
+        argv = [str(lake), "-d", str(config.project_dir), "env", str(repl_binary(config.project_dir))]
+        cwd = config.project_dir
+        extra_env["ELAN_HOME"] = str(elan_home())  # the sandbox moves HOME to the scratch dir
+    if config.sandbox:
+        argv, cwd = sandboxed(argv, workdir), workdir
+    return ReplLaunch(tuple(argv), cwd, limits.memory_bytes, extra_env=extra_env)
+
+
+class LeanBackend:
+    name = "lean"
+
+    def __init__(self, config: LeanConfig | None = None) -> None:
+        self.config = config or LeanConfig()
+
+    def availability(self) -> Availability:
+        config = self.config
+        if config.repl_command is not None:
+            found = shutil.which(config.repl_command[0]) is not None
+            problem = None if found else f"REPL command {config.repl_command[0]!r} not found"
+            detail = f"Lean REPL command: {' '.join(config.repl_command)}"
+        else:
+            problem = installation_problem(config.project_dir)
+            toolchain = (config.project_dir / "lean-toolchain").read_text().strip() if not problem else ""
+            detail = f"{toolchain} with Mathlib, REPL at {repl_binary(config.project_dir)}"
+        if problem is None and config.sandbox and bwrap_path() is None:
+            problem = f"bwrap not found; {BWRAP_HINT}"
+        if problem:
+            return Availability(False, f"Lean backend unavailable: {problem}")
+        return Availability(True, detail)
+
+    def limits_for(self, limits: Limits) -> Limits:
+        """The limits a Lean session really runs under (the pool should recycle by these)."""
+        return lean_limits(limits, self.config)
+
+    def header_key(self, request: CheckRequest) -> str:
+        if request.statement is None:
+            return DEFAULT_HEADER.text
+        return parse_statement(request.statement).header.text
+
+    def open_session(self, header_key: str, workdir: Path, limits: Limits) -> LeanSession:
+        status = self.availability()
+        if not status.usable:
+            raise BackendUnavailable(status.detail)
+        return LeanSession(header_key, workdir, lean_limits(limits, self.config), self.config)
+
+
+@dataclass(frozen=True)
+class ProofState:
+    """A tactic-mode state. ``generation`` names the process it lives in: ids restart from 0 when
+    the process is restarted, so an old id must never be sent to a new process."""
+
+    id: int
+    generation: int
+    goals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TacticOutcome:
+    state: ProofState | None  # None when the tactic was refused or threw
+    status: str  # the REPL's proofStatus, or why there is none
+    messages: list[Message]
+
+    @property
+    def completed(self) -> bool:
+        # The REPL's own rule; it does not look at axioms, so a final proof still goes through check().
+        return self.state is not None and self.status == "Completed"
+
+
+class LeanSession:
+    def __init__(self, header_key: str, workdir: Path, limits: Limits, config: LeanConfig) -> None:
+        self.header_key = header_key
+        self.header = Header.parse(header_key)
+        self.workdir = workdir
+        self.limits = limits
+        self.config = config
+        self.generation = 0
+        self._repl: ReplProcess | None = None
+        self._header_env = 0
+        self._stub_envs: OrderedDict[str, int] = OrderedDict()
+        self._checks = 0
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._start()
+
+    # ---- process ---------------------------------------------------------------------------
+    def _start(self) -> None:
+        repl = ReplProcess(repl_launch(self.config, self.workdir, self.limits))
+        try:
+            reply = repl.command(self.header.text, None, self.config.header_timeout_s)
+        except (ReplError, ProtocolError) as exc:
+            repl.kill()
+            raise RuntimeError(f"the Lean REPL did not load the header: {exc}") from exc
+        if isinstance(reply, ErrorReply) or reply.errors:
+            repl.kill()
+            problem = reply.message if isinstance(reply, ErrorReply) else reply.errors[0].data
+            raise RuntimeError(f"the Lean header fails: {problem.strip().splitlines()[0]}")
+        self._repl, self._header_env = repl, reply.env
+        self._stub_envs.clear()
+        self._checks = 0
+        self.generation += 1
+
+    def _fresh(self) -> ReplProcess:
+        """The live process, restarted first when dead, used up, or too big."""
+        repl = self._repl
+        if (
+            repl is None
+            or not repl.alive()
+            or self._checks >= self.limits.max_checks_per_session
+            or repl.rss_bytes() > self.limits.max_rss_bytes
+        ):
+            self.close()
+            self._start()
+            assert self._repl is not None
+            return self._repl
+        return repl
+
+    def accepts(self, header_key: str) -> bool:
+        return header_key == self.header_key
+
+    def alive(self) -> bool:
+        return self._repl is not None and self._repl.alive()
+
+    def rss_bytes(self) -> int:
+        return self._repl.rss_bytes() if self._repl is not None else 0
+
+    def close(self) -> None:
+        if self._repl is not None:
+            self._repl.close()
+            self._repl = None
+
+    # ---- whole-proof checks ----------------------------------------------------------------
+    def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
+        started = time.monotonic()
+        try:
+            verdict = self._check(request, started + timeout_s)
+        except (ReplTimeout, _OutOfTime) as exc:
+            if isinstance(exc, ReplTimeout):  # the REPL cannot cancel a request: it was killed
+                self.close()
+            verdict = Verdict(False, "timeout", [Message("error", f"no verdict within {timeout_s:g} s")])
+        except ReplCrashed as exc:
+            self.close()
+            tail = exc.stderr_tail.strip().splitlines()
+            detail = f"{exc}" + (f": {tail[-1]}" if tail else "")
+            verdict = Verdict(False, "memory" if exc.out_of_memory else "crash", [Message("error", detail)])
+        except (ReplError, ProtocolError) as exc:
+            self.close()
+            verdict = Verdict(False, "crash", [Message("error", f"Lean REPL protocol failure: {exc}")])
+        verdict.time_s = time.monotonic() - started
+        return verdict
+
+    def _check(self, request: CheckRequest, deadline: float) -> Verdict:
+        target: Target | None = None
+        if request.statement is not None:
+            try:
+                target = parse_statement(request.statement)
+            except ValueError as exc:
+                return Verdict(False, "bad_statement", [Message("error", str(exc))])
+            if target.header != self.header:
+                return Verdict(
+                    False, "bad_statement", [Message("error", "statement header differs from the session's")]
+                )
+        # Text rules first: untrusted text that fails them never reaches Lean.
+        guarded = guard_proof(request.proof, self.header, self.config.allow_native_decide)
+        if guarded.reason is not None:
+            return Verdict(False, guarded.reason, guarded.notes + guarded.violations)
+        declared = guarded.names(("theorem", "lemma", "def", "abbrev", "instance"))
+        if target is not None and target.name not in declared:
+            note = Message("error", f"the proof does not declare {target.name}")
+            return Verdict(False, "incomplete", [*guarded.notes, note])
+        names = guarded.names()
+        if target is None and not names:
+            return Verdict(
+                False, "incomplete", [*guarded.notes, Message("error", "the file proves no theorem")]
+            )
+
+        repl = self._fresh()
+        self._checks += 1
+        base = self._header_env
+        if target is not None:
+            stub = self._stub_env(repl, target, deadline)
+            if isinstance(stub, Verdict):
+                return stub
+            base = stub
+        reply = repl.command(guarded.body, base, _left(deadline))
+        rejected, kept = judge_candidate(reply)
+        if rejected is not None:
+            rejected.messages = guarded.notes + rejected.messages
+            return rejected
+        assert isinstance(reply, CommandReply)
+        kept = guarded.notes + kept
+        native = self.config.allow_native_decide
+        if target is not None:
+            check = repl.command(check_command(target), reply.env, _left(deadline))
+            return judge_check(check, target, native, kept)
+        report = repl.command(axioms_command(names), reply.env, _left(deadline))
+        return judge_axioms(report, names, native, kept)
+
+    def _stub_env(self, repl: ReplProcess, target: Target, deadline: float) -> int | Verdict:
+        """The env holding the target statement, elaborated in the clean header env (cached)."""
+        key = target.decl
+        if key in self._stub_envs:
+            self._stub_envs.move_to_end(key)
+            return self._stub_envs[key]
+        reply = repl.command(stub_command(target), self._header_env, _left(deadline))
+        bad = judge_stub(reply)
+        if bad is not None:
+            return bad
+        assert isinstance(reply, CommandReply)
+        self._stub_envs[key] = reply.env
+        if len(self._stub_envs) > self.config.stub_cache_size:
+            self._stub_envs.popitem(last=False)
+        return reply.env
+
+    # ---- tactic mode (interactive proving) -------------------------------------------------
+    def start_proof(self, statement: str, timeout_s: float) -> ProofState:
+        """The initial goal of a trusted statement. Raises ``ValueError`` if it does not elaborate."""
+        target = parse_statement(statement)
+        if target.header != self.header:
+            raise ValueError("statement header differs from the session's")
+        repl = self._fresh()
+        reply = repl.command(target.decl, self._header_env, timeout_s)
+        if isinstance(reply, ErrorReply) or reply.errors or not reply.sorries:
+            why = reply.message if isinstance(reply, ErrorReply) else "; ".join(m.data for m in reply.errors)
+            raise ValueError(f"the statement does not elaborate: {why or 'no goal'}")
+        first = reply.sorries[0]
+        if first.proof_state is None:
+            raise ValueError("the REPL gave no proof state for the statement")
+        return ProofState(first.proof_state, self.generation, (first.goal,))
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout_s: float) -> TacticOutcome:
+        """Run untrusted tactic text on ``state``. Success means ``completed`` (kernel-checked)."""
+        refused = guard_tactic(tactic, self.config.allow_native_decide)
+        if refused:
+            return TacticOutcome(None, "refused by the guard", refused)
+        if state.generation != self.generation or not self.alive():
+            return TacticOutcome(None, "stale proof state: the REPL was restarted", [])
+        assert self._repl is not None
+        try:
+            reply = self._repl.tactic(state.id, tactic, timeout_s)
+        except (ReplError, ProtocolError) as exc:
+            self.close()
+            return TacticOutcome(None, f"REPL failure: {exc}", [])
+        if isinstance(reply, ErrorReply):
+            return TacticOutcome(None, "error", [Message("error", reply.message)])
+        messages = [to_message(m) for m in reply.messages]
+        return TacticOutcome(
+            ProofState(reply.proof_state, self.generation, reply.goals), reply.proof_status, messages
+        )
+
+
+class _OutOfTime(Exception):
+    """The budget ran out between two requests: nothing is running, so the process can stay."""
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _OutOfTime
+    return left

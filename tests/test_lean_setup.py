@@ -1,0 +1,149 @@
+"""Setting up lean_project/ (without internet: failures must be clear) and the LeanDojo adapter."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from prover.itp.base import BackendUnavailable
+from prover.itp.lean_setup import (
+    REPL_TARGET,
+    default_project_dir,
+    installation_problem,
+    mathlib_built,
+    repl_binary,
+    setup_lean,
+)
+from prover.itp.leandojo import (
+    INSTALL_HINT,
+    DojoStep,
+    TheoremRecord,
+    record_from_traced,
+    require_lean_dojo,
+    step_from_result,
+    trace_repository,
+)
+
+PROJECT = default_project_dir()
+
+
+@pytest.fixture
+def no_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty PATH and no elan: what a machine without Lean looks like."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("ELAN_HOME", str(tmp_path / "no-elan"))
+    return str(empty)
+
+
+def test_project_pins_the_minif2f_toolchain_and_repl() -> None:
+    assert (PROJECT / "lean-toolchain").read_text().strip() == "leanprover/lean4:v4.24.0"
+    config = tomllib.loads((PROJECT / "lakefile.toml").read_text())
+    pins = {r["name"]: r for r in config["require"]}
+    assert pins["mathlib"]["rev"] == "f897ebcf72cd16f89ab4577d0c826cd14afaafc7"
+    assert pins["REPL"]["git"] == "https://github.com/leanprover-community/repl"
+    assert pins["REPL"]["rev"] == "8fff8552292860d349b459d6a811e6915671dc0d"  # tag v4.24.0
+    assert REPL_TARGET == "REPL/repl"
+
+
+def test_setup_without_elan_or_curl_fails_clearly(no_tools: str) -> None:
+    done, message = setup_lean(PROJECT, path=no_tools)
+    assert not done and "\n" not in message
+    assert "curl" in message and "elan" in message
+    assert installation_problem(PROJECT, path=no_tools).startswith("`lake` not found")  # type: ignore[union-attr]
+
+
+def test_setup_reports_a_failed_download(no_tools: str) -> None:
+    curl = Path(no_tools) / "curl"
+    curl.write_text("#!/bin/sh\necho 'curl: (6) Could not resolve host' >&2\nexit 6\n")
+    curl.chmod(0o755)
+    done, message = setup_lean(PROJECT, path=no_tools)
+    assert not done and message.startswith("cannot download elan") and "Could not resolve host" in message
+
+
+def test_setup_runs_cache_get_then_builds_the_repl(tmp_path: Path, no_tools: str) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    for name in ("lakefile.toml", "lean-toolchain"):
+        (project / name).write_text((PROJECT / name).read_text())
+    calls = tmp_path / "calls.txt"
+    lake = Path(no_tools) / "lake"
+    # A fake lake that records its arguments and leaves what the real one would build.
+    lake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {calls}\n'
+        'if [ "$1" = exe ]; then /bin/mkdir -p .lake/packages/mathlib/.lake/build/lib/lean && '
+        ": > .lake/packages/mathlib/.lake/build/lib/lean/Mathlib.olean; fi\n"
+        'if [ "$1" = build ]; then /bin/mkdir -p .lake/packages/REPL/.lake/build/bin && '
+        ": > .lake/packages/REPL/.lake/build/bin/repl; fi\n"
+    )
+    lake.chmod(0o755)
+    assert installation_problem(project, path=no_tools).startswith("Mathlib is not built")  # type: ignore[union-attr]
+    done, message = setup_lean(project, path=no_tools)
+    assert done, message
+    assert calls.read_text().splitlines() == ["exe cache get", "build REPL/repl"]
+    assert mathlib_built(project) and repl_binary(project).is_file()
+    assert installation_problem(project, path=no_tools) is None
+
+
+def test_setup_stops_at_the_first_failing_step(tmp_path: Path, no_tools: str) -> None:
+    lake = Path(no_tools) / "lake"
+    lake.write_text("#!/bin/sh\necho 'error: could not clone mathlib' >&2\nexit 1\n")
+    lake.chmod(0o755)
+    done, message = setup_lean(PROJECT, path=no_tools)
+    assert not done and "exe cache get" in message and "could not clone mathlib" in message
+
+
+def test_leandojo_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "lean_dojo", None)  # makes `import lean_dojo` fail
+    with pytest.raises(BackendUnavailable, match=r"pip install 'prover\[lean\]'"):
+        require_lean_dojo()
+    with pytest.raises(BackendUnavailable) as info:
+        trace_repository("https://github.com/yangky11/miniF2F-lean4", "main")
+    assert str(info.value) == INSTALL_HINT
+
+
+def test_traced_theorem_becomes_a_plain_record() -> None:
+    repo = SimpleNamespace(url="https://github.com/x/y", commit="abc")
+    traced = SimpleNamespace(
+        theorem=SimpleNamespace(repo=repo, file_path=Path("Y/A.lean"), full_name="Y.a"),
+        start=SimpleNamespace(line_nb=3),
+        end=SimpleNamespace(line_nb=5),
+        get_theorem_statement=lambda: "theorem a : 1 = 1",
+        get_tactic_proof=lambda: "by rfl",
+        get_traced_tactics=lambda: [
+            SimpleNamespace(tactic="rfl", state_before="⊢ 1 = 1", state_after="no goals")
+        ],
+    )
+    record = record_from_traced(traced)
+    assert record == TheoremRecord(
+        "https://github.com/x/y",
+        "abc",
+        "Y/A.lean",
+        "Y.a",
+        "theorem a : 1 = 1",
+        "by rfl",
+        3,
+        5,
+        (record.steps[0],),
+    )
+    assert record.to_json()["steps"] == [
+        {"tactic": "rfl", "state_before": "⊢ 1 = 1", "state_after": "no goals"}
+    ]
+
+
+def test_dojo_results_are_converted_by_kind() -> None:
+    def named(name: str, **fields: object) -> object:
+        return type(name, (), fields)()
+
+    state = named("TacticState", pp="⊢ True")
+    assert step_from_result(state) == DojoStep("state", "⊢ True", state)
+    assert step_from_result(named("ProofFinished", message=None)).kind == "finished"
+    assert step_from_result(named("LeanError", error="unknown tactic")).text == "unknown tactic"
+    assert step_from_result(named("ProofGivenUp")).kind == "given_up"
+    with pytest.raises(TypeError):
+        step_from_result(named("Something"))
