@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 MINIF2F_ROCQ = SHARED / "data" / "minif2f-rocq"
 HAVE_ROCQ = shutil.which("coqidetop.opt") is not None and shutil.which("bwrap") is not None
+needs_minif2f = pytest.mark.skipif(not MINIF2F_ROCQ.is_dir(), reason="needs ../shared/data/minif2f-rocq")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,7 +6,7 @@ from prover.itp.base import CheckRequest
 from prover.itp.rocq_plan import declared_names, plan_check
 from prover.itp.rocq_text import Sentence, declared_theorems, parse_statement, split_binders, split_sentences
 
-from .conftest import MINIF2F_ROCQ
+from .conftest import MINIF2F_ROCQ, needs_minif2f
 
 
 def texts(source: str) -> list[str]:
@@ -59,6 +59,7 @@ def test_split_binders_skips_colons_inside_brackets() -> None:
     assert split_binders("(x : nat) x = x") is None
 
 
+@needs_minif2f
 def test_parse_statement_two_theorems() -> None:
     statement = parse_statement((MINIF2F_ROCQ / "valid" / "imo_1966_p5.v").read_text())
     assert [s.text for s in statement.header] == ["Require Import Reals.", "Open Scope R_scope."]
@@ -66,6 +67,7 @@ def test_parse_statement_two_theorems() -> None:
     assert statement.targets[0].binders.startswith("(x a : nat -> R)")
 
 
+@needs_minif2f
 def test_parse_statement_trusted_prelude_declares_axioms() -> None:
     statement = parse_statement((MINIF2F_ROCQ / "valid" / "amc12a_2016_p3.v").read_text())
     assert [s.text.split()[0] for s in statement.prelude] == ["Parameter", "Axiom"]
@@ -88,6 +90,7 @@ def test_statement_without_theorem_is_an_input_error() -> None:
         parse_statement("Require Import Reals.\nCheck 1.")
 
 
+@needs_minif2f
 def test_every_minif2f_statement_parses() -> None:
     files = sorted(MINIF2F_ROCQ.glob("*/*.v"))
     assert len(files) == 488
