@@ -2,7 +2,8 @@
 
 Generated proofs are untrusted code. A proof assistant can write files (Coq's ``Redirect`` and
 ``Extraction``, Lean's IO, Isabelle's ML), so each session runs under bubblewrap: the whole
-filesystem read-only, a private ``/tmp``, no network, and one writable scratch directory of its own.
+filesystem read-only (``/tmp`` too), no network, and one writable scratch directory of its own,
+which is also its ``HOME`` and ``TMPDIR``.
 The guard's text rules reject such commands too, but a guard alone is not enough.
 """
 
@@ -22,35 +23,24 @@ def bwrap_path() -> str | None:
 
 
 def sandboxed(argv: list[str], scratch: Path) -> list[str]:
-    """``argv`` wrapped so it can write only to ``scratch`` (and a private, throw-away ``/tmp``)."""
+    """``argv`` wrapped so that it can write only to ``scratch``."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise FileNotFoundError(f"bwrap not found: {BWRAP_HINT}")
     scratch = scratch.resolve()
+    # fmt: off
     return [
         bwrap,
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--tmpfs",
-        "/dev/shm",
-        "--bind",
-        str(scratch),
-        str(scratch),
-        "--chdir",
-        str(scratch),
-        "--setenv",
-        "HOME",
-        str(scratch),
-        "--setenv",
-        "TMPDIR",
-        "/tmp",
+        "--ro-bind", "/", "/",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        # /tmp stays read-only rather than replaced by a tmpfs: the project (or its virtualenv) may
+        # itself live under /tmp, and a tmpfs there would hide it. Temporary files go to scratch.
+        "--tmpfs", "/dev/shm",
+        "--bind", str(scratch), str(scratch),
+        "--chdir", str(scratch),
+        "--setenv", "HOME", str(scratch),
+        "--setenv", "TMPDIR", str(scratch),
         # No network; a private pid namespace, so killing bwrap ends everything started inside.
         "--unshare-all",
         "--die-with-parent",
@@ -58,6 +48,7 @@ def sandboxed(argv: list[str], scratch: Path) -> list[str]:
         "--",
         *argv,
     ]
+    # fmt: on
 
 
 def resource_limits(memory_bytes: int, file_bytes: int = 256 * 1024**2) -> Callable[[], None]:
