@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from typing import cast
 from xml.sax.saxutils import escape
 
+# A reply past this size means the proof is printing something enormous: treat the process as lost.
+# (Never cut a reply short instead: the verdict parses some replies, and half a list is a lie.)
+MAX_REPLY_BYTES = 256 * 1024**2
+
 
 class CoqTimeout(Exception):
     """No answer within the deadline; the process is in an unknown state and must be killed."""
@@ -135,6 +139,7 @@ class CoqIdeTop:
         except (BrokenPipeError, OSError) as exc:
             raise CoqDied("coqidetop closed its input") from exc
         feedback: list[Feedback] = []
+        received = 0
         fd = self.proc.stdout.fileno()
         while True:
             try:
@@ -158,6 +163,9 @@ class CoqIdeTop:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 raise CoqDied(f"coqidetop exited with status {self.proc.wait()}")
+            received += len(chunk)
+            if received > MAX_REPLY_BYTES:  # e.g. `Eval compute` printing a gigantic term
+                raise CoqDied(f"reply larger than {MAX_REPLY_BYTES >> 20} MiB")
             self._feed(chunk)
 
     def _feed(self, chunk: bytes) -> None:

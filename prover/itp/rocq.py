@@ -45,6 +45,7 @@ COQIDETOP = "coqidetop.opt"
 INSTALL_HINT = (
     "install Debian's Rocq packages: apt-get install coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp"
 )
+_MAX_MESSAGE_CHARS = 20_000
 # Errors after which the process may be in a degraded state: finish the check, then restart.
 _EXHAUSTION = ("Out of memory", "Stack overflow")
 
@@ -362,4 +363,7 @@ def _reason_of(error: Feedback) -> str:
 
 def _positioned(feedback: Feedback, proof: str, sentence: Sentence) -> Message:
     line, col = line_col(proof, sentence.start + (feedback.start or 0))
-    return Message(feedback.level, feedback.text, line, col)
+    text = feedback.text
+    if len(text) > _MAX_MESSAGE_CHARS:  # a message for people to read: a huge goal or term is cut
+        text = text[:_MAX_MESSAGE_CHARS] + " …[truncated]"
+    return Message(feedback.level, text, line, col)
