@@ -7,7 +7,7 @@ peak resident memory (the process tree, sampled), and agreement between the two 
 
     python bench/verifier_throughput.py                      # all 488 statements
     python bench/verifier_throughput.py --limit 60 --workers 1 2
-    python bench/verifier_throughput.py --batch proofs.jsonl  # real proofs instead
+    python bench/verifier_throughput.py --batch data/rocq-demo/batch.jsonl --good-only  # real proofs
 """
 
 from __future__ import annotations
@@ -87,6 +87,17 @@ def attempts(limit: int | None) -> list[CheckRequest]:
     return requests
 
 
+def batch_requests(path: Path, good_only: bool) -> list[CheckRequest]:
+    """The requests of a ``prover check --batch`` file (optionally only those expected to verify)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    items = read_batch(path)
+    return [
+        item.request
+        for line, item in zip(lines, items, strict=True)
+        if item.request is not None and (line.get("expect", True) or not good_only)
+    ]
+
+
 def run_coqc(requests: list[CheckRequest], workers: int, timeout_s: float) -> Run:
     with tempfile.TemporaryDirectory(prefix="bench-coqc-") as tmp:
 
@@ -130,12 +141,13 @@ def main() -> int:
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="parallelism levels to compare"
     )
-    parser.add_argument("--batch", type=Path, help="JSONL of real proofs (prover check --batch format)")
+    parser.add_argument("--batch", type=Path, nargs="+", help="JSONL files of real proofs (--batch format)")
+    parser.add_argument("--good-only", action="store_true", help="with --batch: only lines with expect: true")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per check")
     parser.add_argument("--json-out", type=Path, help="also write the numbers as JSON")
     args = parser.parse_args()
     if args.batch is not None:
-        requests = [item.request for item in read_batch(args.batch) if item.request is not None][: args.limit]
+        requests = [r for path in args.batch for r in batch_requests(path, args.good_only)][: args.limit]
     else:
         requests = attempts(args.limit)
     print(f"{len(requests)} checks; machine: {os.cpu_count()} CPUs", file=sys.stderr)
