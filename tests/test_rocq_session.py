@@ -113,3 +113,21 @@ def test_preloaded_base_serves_many_headers(tmp_path: Path) -> None:
         assert session.check(CheckRequest(z_proof, z_statement), 30).verified
     finally:
         session.close()
+
+
+def test_option_changing_library_gets_its_own_base(rocq_backend: object) -> None:
+    """Coquelicot (through ssreflect) sets Asymmetric Patterns when merely loaded: a proof relying on
+    the default must still pass after a Coquelicot check, and the Coquelicot check must pass too."""
+    adversarial = Path(__file__).resolve().parent / "adversarial" / "rocq"
+    coquelicot = CheckRequest(
+        (adversarial / "proofs" / "good_r_amgm_nra_coquelicot.v").read_text(),
+    )
+    pattern = CheckRequest(
+        (adversarial / "proofs" / "good_match_params_pattern.v").read_text(),
+        (adversarial / "statements" / "sig_proj.v").read_text(),
+    )
+    with VerifierPool(rocq_backend, workers=1) as pool:  # type: ignore[arg-type]
+        assert pool.check(pattern).verified
+        assert pool.check(coquelicot).verified
+        assert pool.check(pattern).verified
+        assert pool.check(coquelicot).verified

@@ -25,27 +25,30 @@ import time
 from pathlib import Path
 
 from prover.itp.base import Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
-from prover.itp.coqide import Answer, CoqDied, CoqIdeTop, CoqTimeout, Feedback
-from prover.itp.guard import line_col, scan
-from prover.itp.rocq_guard import ALLOWED_AXIOMS, RULES, UnexpectedAssumptions, full_path, parse_assumptions
+from prover.itp.coqide import CoqDied, CoqIdeTop, CoqTimeout, Feedback
+from prover.itp.rocq_guard import ALLOWED_AXIOMS, UnexpectedAssumptions, full_path, parse_assumptions
+from prover.itp.rocq_messages import error_of, fail, positioned, reason_of, scan_sentence
 from prover.itp.rocq_plan import Plan, plan_check
 from prover.itp.rocq_preload import (
     DEFAULT_PRELOAD,
+    Library,
     fits_preload,
+    header_libraries,
     header_shaped,
     parse_options,
     parse_print_libraries,
     preload_key,
+    require_sentence,
     split_key,
+    uncovered_libraries,
 )
-from prover.itp.rocq_text import ROCQ_SYNTAX, Sentence, split_sentences
+from prover.itp.rocq_text import Sentence, split_sentences
 from prover.itp.sandbox import BWRAP_HINT, bwrap_path, resource_limits, sandboxed, tree_rss_bytes
 
 COQIDETOP = "coqidetop.opt"
 INSTALL_HINT = (
     "install Debian's Rocq packages: apt-get install coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp"
 )
-_MAX_MESSAGE_CHARS = 20_000
 # Errors after which the process may be in a degraded state: finish the check, then restart.
 _EXHAUSTION = ("Out of memory", "Stack overflow")
 
@@ -85,20 +88,27 @@ class RocqBackend:
         return preload_key(exact) if self.preload and header_shaped(header) else exact
 
     def open_session(self, header_key: str, workdir: Path, limits: Limits) -> RocqSession:
-        """A session on the preloaded base when it covers the header's libraries, else one that
-        loads exactly this header. What the base holds is learnt from the first one started."""
+        """The shared preloaded base when it covers the header's libraries; else that base plus
+        the header's other libraries; else a process with exactly this header. What the shared
+        base holds is learnt from the first one started."""
         status = self.availability()
         if not status.usable:
             raise BackendUnavailable(status.detail)
         wants_base, exact = split_key(header_key)
-        header = split_sentences(exact)
-        if wants_base and (self._loaded is None or fits_preload(header, self._loaded)):
-            session = RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args, self.preload)
-            self._loaded = session.loaded
+        args = (header_key, workdir, limits, self.sandbox, self.extra_args)
+        if wants_base:
+            if self._loaded is None:
+                session = RocqSession(*args, preload=self.preload)
+                self._loaded = session.loaded
+                if session.accepts(header_key):
+                    return session
+                session.close()
+            extra = uncovered_libraries(split_sentences(exact), self._loaded)
+            session = RocqSession(*args, preload=self.preload, extra=extra)
             if session.accepts(header_key):
                 return session
             session.close()
-        return RocqSession(header_key, workdir, limits, self.sandbox, self.extra_args)
+        return RocqSession(*args)
 
 
 class RocqSession:
@@ -116,11 +126,14 @@ class RocqSession:
         sandbox: bool = True,
         extra_args: tuple[str, ...] = (),
         preload: tuple[str, ...] = (),
+        extra: tuple[Library, ...] = (),
     ) -> None:
         self.header_key = header_key
-        self.per_check_header = bool(preload)
+        self.per_check_header = bool(preload or extra)
+        self.extra = extra  # libraries beyond the shared base: every accepted header requires them
         self.exact_header = split_key(header_key)[1]
         self.header_state: tuple[str, int] | None = None  # (header, state id) of the last header run
+        self.excluded: list[Library] = []
         workdir.mkdir(parents=True, exist_ok=True)
         argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *extra_args]
         if sandbox:
@@ -130,7 +143,8 @@ class RocqSession:
         try:
             self.tip = self.ide.init(deadline)
             if self.per_check_header:
-                self.excluded = self._preload(preload, deadline)
+                libraries = [(None, name) for name in preload] + list(extra)
+                self.excluded = self._preload(libraries, frozenset(extra), deadline)
             else:
                 for sentence in split_sentences(self.exact_header):  # loaded once, for good
                     error = self._exec(sentence.text, deadline)
@@ -146,17 +160,22 @@ class RocqSession:
             raise
         self.base = self.tip
 
-    def _preload(self, libraries: tuple[str, ...], deadline: float) -> list[str]:
+    def _preload(
+        self, libraries: list[Library], may_set_options: frozenset[Library], deadline: float
+    ) -> list[Library]:
         """Load each library (a missing one is skipped). A library whose loading alone changes a
         global option (ssreflect sets Asymmetric Patterns and Bullet Behavior) is rolled back, since
-        the context would no longer be the clean one; returns those left out."""
+        the context would no longer be a clean one, unless every header this session accepts
+        requires it anyway (``may_set_options``); returns those left out."""
         self._exec("Print Options.", deadline)
         baseline = parse_options(self._notices())
         excluded = []
         for library in libraries:
             before = self.tip
-            if self._exec(f"Require {library}.", deadline) is not None:
+            if self._exec(require_sentence(library), deadline) is not None:
                 excluded.append(library)
+                continue
+            if library in may_set_options:
                 continue
             self._exec("Print Options.", deadline)
             now = parse_options(self._notices())
@@ -172,7 +191,14 @@ class RocqSession:
     def accepts(self, header_key: str) -> bool:
         wants_base, exact = split_key(header_key)
         if self.per_check_header:
-            return wants_base and fits_preload(split_sentences(exact), self.loaded)
+            header = split_sentences(exact)
+            required = header_libraries(header)
+            return (
+                wants_base
+                and fits_preload(header, self.loaded)
+                and all(library in required for library in self.extra)
+                and not any(library in self.excluded for library in self.extra)
+            )
         return exact == self.exact_header
 
     def alive(self) -> bool:
@@ -190,7 +216,7 @@ class RocqSession:
         ran = self.ide.goals(deadline) if added.good else added
         if not ran.good:
             self._rewind(self.tip, deadline)
-            return _error_of(ran)
+            return error_of(ran)
         assert added.state_id is not None
         self.tip = added.state_id
         self.last = ran
@@ -213,7 +239,7 @@ class RocqSession:
             plan = plan_check(request)
         except ValueError as exc:
             return Verdict(False, "bad_statement", [Message("error", str(exc))])
-        forbidden = [m for s in plan.untrusted for m in _scan_sentence(request.proof, s)]
+        forbidden = [m for s in plan.untrusted for m in scan_sentence(request.proof, s)]
         if forbidden:
             return Verdict(False, "forbidden", forbidden, time.monotonic() - started)
         try:
@@ -240,8 +266,8 @@ class RocqSession:
             if failed is not None:
                 where, why = failed
                 if plan.statement is not None:
-                    return _fail("bad_statement", [], f"header {where.text!r}: {why.text}")
-                return Verdict(False, _reason_of(why), [_positioned(why, proof, where)])
+                    return fail("bad_statement", [], f"header {where.text!r}: {why.text}")
+                return Verdict(False, reason_of(why), [positioned(why, proof, where)])
         if plan.statement is not None:
             trusted = [s.text for s in plan.statement.prelude] + [
                 f"Definition {nonce}_t{i} := {t.as_type()}." for i, t in enumerate(plan.statement.targets)
@@ -249,14 +275,14 @@ class RocqSession:
             for text in trusted:
                 error = self._exec(text, deadline)
                 if error is not None:
-                    return _fail("bad_statement", [], f"{text!r}: {error.text}")
+                    return fail("bad_statement", [], f"{text!r}: {error.text}")
         messages: list[Message] = []
         for sentence in plan.candidate:
             error = self._exec(sentence.text, deadline)
             if error is not None:
-                return Verdict(False, _reason_of(error), [*messages, _positioned(error, proof, sentence)])
+                return Verdict(False, reason_of(error), [*messages, positioned(error, proof, sentence)])
             messages.extend(
-                _positioned(f, proof, sentence) for f in self.last.feedback if f.level == "warning"
+                positioned(f, proof, sentence) for f in self.last.feedback if f.level == "warning"
             )
         # Nothing may be left open: a proof or a section makes the Module probe fail; a module or
         # functor (whose parameters are not axioms) puts the probe definition under another path.
@@ -267,11 +293,11 @@ class RocqSession:
             f"Locate {nonce}_p.",
         ):
             if self._exec(probe, deadline) is not None:
-                return _fail("incomplete", messages, "a proof or section is left open")
+                return fail("incomplete", messages, "a proof or section is left open")
         if self._notices().strip() != f"Constant Top.{nonce}_p":
-            return _fail("incomplete", messages, "a module is left open")
+            return fail("incomplete", messages, "a module is left open")
         if not plan.theorem_names:
-            return _fail("incomplete", messages, "the file proves no theorem")
+            return fail("incomplete", messages, "the file proves no theorem")
         all_axioms: list[str] = []
         for i, name in enumerate(plan.theorem_names):
             checked = name
@@ -280,11 +306,11 @@ class RocqSession:
                 error = self._exec(f"Definition {checked} : {nonce}_t{i} := fun _ => @{name}.", deadline)
                 if error is not None:
                     reason = "incomplete" if "was not found" in error.text else "statement_mismatch"
-                    return _fail(reason, messages, f"theorem {name}: {error.text}")
+                    return fail(reason, messages, f"theorem {name}: {error.text}")
             bad, axioms = self._axioms(checked, plan.trusted_axioms, deadline)
             all_axioms.extend(a for a in axioms if a not in all_axioms)
             if bad is not None:
-                return _fail("axioms", messages, f"theorem {name}: {bad}", all_axioms)
+                return fail("axioms", messages, f"theorem {name}: {bad}", all_axioms)
         return Verdict(True, None, messages, axioms=all_axioms)
 
     def _enter_header(self, header: list[Sentence], deadline: float) -> tuple[Sentence, Feedback] | None:
@@ -330,40 +356,3 @@ class RocqSession:
             if not allowed:
                 return f"depends on axiom {path}, which is not allowed", paths
         return None, paths
-
-
-def _fail(reason: str, messages: list[Message], text: str, axioms: list[str] | None = None) -> Verdict:
-    return Verdict(False, reason, [*messages, Message("error", text)], axioms=axioms or [])
-
-
-def _scan_sentence(proof: str, sentence: Sentence) -> list[Message]:
-    found = scan(sentence.text, ROCQ_SYNTAX, RULES)
-    base_line, base_col = line_col(proof, sentence.start)
-    return [
-        Message(
-            m.severity,
-            m.text,
-            (m.line or 1) + base_line - 1,
-            (m.column or 0) + (base_col if m.line == 1 else 0),
-        )
-        for m in found
-    ]
-
-
-def _error_of(answer: Answer) -> Feedback:
-    errors = answer.messages("error")
-    if errors:
-        return errors[-1]
-    return Feedback("error", answer.error or "error", answer.error_start, answer.error_stop)
-
-
-def _reason_of(error: Feedback) -> str:
-    return "memory" if "Out of memory" in error.text else "error"
-
-
-def _positioned(feedback: Feedback, proof: str, sentence: Sentence) -> Message:
-    line, col = line_col(proof, sentence.start + (feedback.start or 0))
-    text = feedback.text
-    if len(text) > _MAX_MESSAGE_CHARS:  # a message for people to read: a huge goal or term is cut
-        text = text[:_MAX_MESSAGE_CHARS] + " …[truncated]"
-    return Message(feedback.level, text, line, col)

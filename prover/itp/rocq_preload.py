@@ -8,8 +8,11 @@ that base, and costs milliseconds because the libraries are already in memory.
 
 What differs from a fresh process is only that more libraries are loaded (not imported): their
 notations and short names stay invisible, so a well-formed statement elaborates the same way. A
-header that needs a library outside the preloaded set gets a session of its own, with exactly
-that header, as before. Set ``preload = []`` under ``[rocq]`` to give every header its own process.
+library whose mere loading changes a global option (Coquelicot, through ssreflect, sets Asymmetric
+Patterns) is kept out of the shared base. A header that needs libraries outside it gets a base with
+those added, which then serves only headers that require them too (in a fresh process they would
+have changed the same options); a header that is not just Requires, Imports, scopes and options
+gets a process with exactly that header. Set ``preload = []`` under ``[rocq]`` for the latter always.
 """
 
 from __future__ import annotations
@@ -73,12 +76,31 @@ def split_key(header_key: str) -> tuple[bool, str]:
     return False, header_key
 
 
-def required_libraries(sentence: Sentence) -> list[tuple[str | None, str]] | None:
-    """(``From`` root, name) of each library a ``Require`` sentence loads, or None for other sentences."""
+# A library as a Require names it: (the ``From`` root or None, the name).
+Library = tuple[str | None, str]
+
+
+def required_libraries(sentence: Sentence) -> list[Library] | None:
+    """The libraries a ``Require`` sentence loads, or None for other sentences."""
     match = _REQUIRE_RE.match(sentence.text)
     if not match:
         return None
     return [(match.group(1), name) for name in match.group(2).split()]
+
+
+def header_libraries(header: list[Sentence]) -> list[Library]:
+    return [lib for sentence in header for lib in required_libraries(sentence) or []]
+
+
+def require_sentence(library: Library) -> str:
+    root, name = library
+    return f"From {root} Require {name}." if root else f"Require {name}."
+
+
+def uncovered_libraries(header: list[Sentence], loaded: Iterable[str]) -> tuple[Library, ...]:
+    """The header's libraries that ``loaded`` does not hold."""
+    loaded = tuple(loaded)
+    return tuple(lib for lib in header_libraries(header) if not covered(lib[0], lib[1], loaded))
 
 
 def covered(root: str | None, name: str, loaded: Iterable[str]) -> bool:
