@@ -22,6 +22,7 @@ def forbidden(text: str) -> list[str]:
         ("Unset Guard Checking.", "Guard/Positivity/Universe Checking"),
         ("Local Unset Positivity Checking.", "Guard/Positivity/Universe Checking"),
         ("Unset Universe Checking.", "Guard/Positivity/Universe Checking"),
+        ("Set Definitional UIP.", "Guard/Positivity/Universe Checking"),
         ("#[bypass_check(guard)] Fixpoint f (n : nat) : False := f n.", "bypass_check"),
         ('Declare ML Module "unix".', "Declare ML Module"),
         ('Load "/etc/passwd".', "Load"),

@@ -25,7 +25,7 @@ RULES: tuple[Rule, ...] = (
     _rule("Admit Obligations", r"Admit\s+Obligations", "admitted obligations are axioms"),
     _rule(
         "Guard/Positivity/Universe Checking",
-        r"(?:Set|Unset)\s+(?:Guard|Positivity|Universe)\s+Checking",
+        r"(?:Set|Unset)\s+(?:(?:Guard|Positivity|Universe)\s+Checking|Definitional\s+UIP)",
         "switches a kernel check off",
     ),
     _rule("bypass_check", r"bypass_check", "switches a kernel check off"),
