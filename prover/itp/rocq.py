@@ -83,7 +83,12 @@ class RocqBackend:
         return limits
 
     def header_key(self, request: CheckRequest) -> str:
-        header = plan_check(request).header
+        plan = plan_check(request)
+        header = plan.header
+        if plan.statement is None and any(scan_sentence(request.proof, s) for s in header):
+            # An untrusted header with forbidden text must not run, not even to start a session:
+            # the check's own guard then rejects it.
+            header = []
         exact = "\n".join(s.normalized for s in header)
         return preload_key(exact) if self.preload and header_shaped(header) else exact
 

@@ -178,10 +178,9 @@ def declared_theorems(sentences: list[Sentence]) -> list[str]:
             names.append(f"{prefix}.{target.name}" if prefix else target.name)
             continue
         start = _MODULE_START_RE.match(sentence.text)
-        if start and not sentence.text.rstrip(".").rstrip().endswith(":= " + start.group(1)):
-            is_module = sentence.text.startswith("Module")
-            if not (is_module and ":=" in sentence.text):  # `Module M := N.` opens nothing
-                stack.append((start.group(1), is_module))
+        if start:
+            if ":=" not in sentence.text:  # `Module M := N.` defines a module without opening one
+                stack.append((start.group(1), sentence.text.startswith("Module")))
             continue
         end = _END_RE.match(sentence.text)
         if end and stack and stack[-1][0] == end.group(1):
