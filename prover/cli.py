@@ -28,7 +28,9 @@ def _backend(name: str, settings: Settings) -> Backend:
         from prover.itp.rocq_preload import DEFAULT_PRELOAD
 
         preload = DEFAULT_PRELOAD if settings.rocq.preload is None else tuple(settings.rocq.preload)
-        backend: Backend = RocqBackend(settings.rocq.sandbox, tuple(settings.rocq.extra_args), preload)
+        backend: Backend = RocqBackend(
+            settings.rocq.sandbox, tuple(settings.rocq.extra_args), preload, settings.rocq.plugin
+        )
     elif name == "lean":
         from prover.itp.lean import LeanBackend, LeanConfig
 

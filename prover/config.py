@@ -53,6 +53,7 @@ class RocqSettings:
     sandbox: bool = True
     extra_args: list[str] = field(default_factory=list)  # extra coqidetop flags, e.g. -R dir Lib
     preload: list[str] | None = None  # libraries a shared base loads; None = the default set, [] = none
+    plugin: bool = True  # answer the axiom check with prover's Coq plugin when it is built
 
 
 @dataclass

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp bubblewrap python3-venv)
+DEBS=(coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp bubblewrap python3-venv
+      libcoq-core-ocaml-dev ocaml-findlib)
 missing=()
 for deb in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
@@ -22,4 +23,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
+# prover's Coq plugin (a memory for the axiom check); without it the backend uses Print Assumptions.
+bash prover/itp/rocq_plugin/build.sh >/dev/null || echo "setup: the Coq plugin did not build; checks will be slower" >&2
 echo "setup: ready ($(.venv/bin/prover --version), $(coqc --version | head -n 1))" >&2

@@ -18,6 +18,7 @@ How a check decides (see DESIGN.md, soundness contract):
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from prover.itp.base import Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
 from prover.itp.coqide import CoqDied, CoqIdeTop, CoqTimeout, Feedback
-from prover.itp.rocq_guard import ALLOWED_AXIOMS, UnexpectedAssumptions, full_path, parse_assumptions
+from prover.itp.rocq_axioms import PLUGIN, PLUGIN_PATH, PLUGIN_SOURCE, check_axioms, plugin_built
 from prover.itp.rocq_messages import error_of, fail, positioned, reason_of, scan_sentence
 from prover.itp.rocq_plan import Plan, plan_check
 from prover.itp.rocq_preload import (
@@ -65,10 +66,12 @@ class RocqBackend:
         sandbox: bool = True,
         extra_args: tuple[str, ...] = (),
         preload: tuple[str, ...] = DEFAULT_PRELOAD,
+        plugin: bool = True,
     ) -> None:
         self.sandbox = sandbox
         self.extra_args = extra_args
         self.preload = preload
+        self.plugin = plugin and plugin_built()
         self._loaded: frozenset[str] | None = None  # what a preloaded base holds, once one has started
 
     def availability(self) -> Availability:
@@ -76,8 +79,10 @@ class RocqBackend:
             return Availability(False, f"coqidetop.opt not found: {INSTALL_HINT}")
         if self.sandbox and bwrap_path() is None:
             return Availability(False, f"bwrap not found: {BWRAP_HINT}")
-        version = subprocess.run(["coqc", "--version"], capture_output=True, text=True).stdout
-        return Availability(True, version.strip().splitlines()[0] if version else "coqc")
+        output = subprocess.run(["coqc", "--version"], capture_output=True, text=True).stdout
+        version = output.strip().splitlines()[0] if output else "coqc"
+        plugin = "with" if self.plugin else f"without (build: bash {PLUGIN_SOURCE / 'build.sh'})"
+        return Availability(True, f"{version}, {plugin} the assumptions plugin")
 
     def limits_for(self, limits: Limits) -> Limits:
         return limits
@@ -100,7 +105,7 @@ class RocqBackend:
         if not status.usable:
             raise BackendUnavailable(status.detail)
         wants_base, exact = split_key(header_key)
-        args = (header_key, workdir, limits, self.sandbox, self.extra_args)
+        args = (header_key, workdir, limits, self.sandbox, self.extra_args, self.plugin)
         if wants_base:
             if self._loaded is None:
                 session = RocqSession(*args, preload=self.preload)
@@ -130,6 +135,7 @@ class RocqSession:
         limits: Limits,
         sandbox: bool = True,
         extra_args: tuple[str, ...] = (),
+        plugin: bool = False,
         preload: tuple[str, ...] = (),
         extra: tuple[Library, ...] = (),
     ) -> None:
@@ -143,10 +149,15 @@ class RocqSession:
         argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *extra_args]
         if sandbox:
             argv = sandboxed(argv, workdir)
-        self.ide = CoqIdeTop(argv, cwd=str(workdir), preexec=resource_limits(limits.memory_bytes))
+        env = dict(os.environ)
+        if plugin:
+            env["OCAMLPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("OCAMLPATH")]))
+        self.ide = CoqIdeTop(argv, cwd=str(workdir), env=env, preexec=resource_limits(limits.memory_bytes))
         deadline = time.monotonic() + max(limits.timeout_s, 120.0)
         try:
             self.tip = self.ide.init(deadline)
+            # Trusted, before any header: the candidate can neither load nor unload it.
+            self.plugin = plugin and self._exec(f'Declare ML Module "{PLUGIN}".', deadline) is None
             if self.per_check_header:
                 libraries = [(None, name) for name in preload] + list(extra)
                 self.excluded = self._preload(libraries, frozenset(extra), deadline)
@@ -236,6 +247,11 @@ class RocqSession:
     def _notices(self) -> str:
         return "\n".join(f.text for f in self.last.feedback if f.level == "notice")
 
+    def _run_query(self, text: str, deadline: float) -> tuple[bool, str]:
+        """Run one sentence: (True, what it printed) or (False, the error)."""
+        error = self._exec(text, deadline)
+        return (True, self._notices()) if error is None else (False, error.text)
+
     # -- checking --------------------------------------------------------------------------------
 
     def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
@@ -312,7 +328,9 @@ class RocqSession:
                 if error is not None:
                     reason = "incomplete" if "was not found" in error.text else "statement_mismatch"
                     return fail(reason, messages, f"theorem {name}: {error.text}")
-            bad, axioms = self._axioms(checked, plan.trusted_axioms, deadline)
+            bad, axioms = check_axioms(
+                lambda text: self._run_query(text, deadline), checked, plan.trusted_axioms, self.plugin
+            )
             all_axioms.extend(a for a in axioms if a not in all_axioms)
             if bad is not None:
                 return fail("axioms", messages, f"theorem {name}: {bad}", all_axioms)
@@ -333,31 +351,3 @@ class RocqSession:
         self.header_state = (key, self.tip)
         self.header_key = preload_key(key)
         return None
-
-    def _axioms(self, constant: str, trusted: set[str], deadline: float) -> tuple[str | None, list[str]]:
-        """(why it is not allowed or None, the full paths of the axioms ``constant`` depends on).
-
-        The answers are printed text, and the candidate's notations (only-printing ones, or strings
-        holding newlines) could forge lines of it. With Printing All no notation or string literal is
-        printed, so every line at column 0 is a real entry and ``Expands to:`` is About's own."""
-        for option in ("Set Printing All.", "Set Printing Width 100000.", "Unset Printing Depth."):
-            if self._exec(option, deadline) is not None:
-                return f"cannot reset printing with {option!r}", []
-        error = self._exec(f"Print Assumptions {constant}.", deadline)
-        if error is not None:
-            return f"Print Assumptions failed: {error.text}", []
-        try:
-            names = parse_assumptions(self._notices())
-        except UnexpectedAssumptions as exc:
-            return f"depends on something that is not a plain axiom: {exc}", []
-        paths: list[str] = []
-        for name in names:
-            error = self._exec(f"About {name}.", deadline)
-            path = None if error is not None else full_path(self._notices())
-            if path is None:
-                return f"cannot resolve axiom {name}", paths
-            paths.append(path)
-            allowed = path in ALLOWED_AXIOMS or (path.startswith("Top.") and path[4:] in trusted)
-            if not allowed:
-                return f"depends on axiom {path}, which is not allowed", paths
-        return None, paths
