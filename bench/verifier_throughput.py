@@ -30,6 +30,7 @@ from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq import RocqBackend
 from prover.itp.sandbox import tree_rss_bytes
 from prover.pool import VerifierPool
+from prover.report import percentile
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minif2f-rocq"
 _TAIL = re.compile(r"Proof\.\s*(?:Admitted\.)?\s*$")
@@ -44,14 +45,10 @@ class Run:
     peak_rss: int
 
     def row(self) -> str:
-        ordered = sorted(self.latencies)
-
-        def pct(q: float) -> float:
-            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
+        p50, p95 = percentile(self.latencies, 0.5), percentile(self.latencies, 0.95)
         rate = len(self.verdicts) / self.wall_s
         return (
-            f"| {self.name:<18} | {rate:8.2f} | {pct(0.5):7.3f} | {pct(0.95):7.3f} "
+            f"| {self.name:<18} | {rate:8.2f} | {p50:7.3f} | {p95:7.3f} "
             f"| {self.peak_rss / 2**20:12.0f} | {sum(self.verdicts):8d} |"
         )
 

@@ -23,6 +23,7 @@ from types import TracebackType
 
 from prover.cache import VerdictCache, request_key
 from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, Message, Session, Verdict
+from prover.report import percentile
 
 # How far down the queue a worker looks for a job matching its session's header (the whole queue:
 # scanning even a thousand jobs costs microseconds, a needless header switch costs 50-800 ms).
@@ -50,12 +51,6 @@ class PoolStats:
     latencies: list[float] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
 
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
     def summary(self) -> dict[str, float]:
         elapsed = time.monotonic() - self.started_at
         return {
@@ -66,8 +61,8 @@ class PoolStats:
             "crashes": self.crashes,
             "restarts": self.restarts,
             "checks_per_s": round(self.checks / elapsed, 3) if elapsed > 0 else 0.0,
-            "p50_s": round(self.percentile(0.50), 4),
-            "p95_s": round(self.percentile(0.95), 4),
+            "p50_s": round(percentile(self.latencies, 0.50), 4),
+            "p95_s": round(percentile(self.latencies, 0.95), 4),
         }
 
 

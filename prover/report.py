@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``; 0 for none."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -34,8 +35,8 @@ def summarize(rows: list[dict[str, Any]]) -> str:
     lines += [f"| {reason} | {count} | {count / total:.0%} |" for reason, count in reasons.most_common()]
     lines += [
         "",
-        f"checks: {total}, time per check p50 {_percentile(times, 0.5):.3f} s, "
-        f"p95 {_percentile(times, 0.95):.3f} s, total {sum(times):.1f} s",
+        f"checks: {total}, time per check p50 {percentile(times, 0.5):.3f} s, "
+        f"p95 {percentile(times, 0.95):.3f} s, total {sum(times):.1f} s",
     ]
     if expected:
         agree = sum(bool(r["verified"]) == bool(r["expect"]) for r in expected)

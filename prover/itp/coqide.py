@@ -4,7 +4,7 @@ Why this protocol: Debian ships no SerAPI or coq-lsp, and ``coqidetop`` gives wh
 needs — state ids, so that rolling back to the header state after a check is a cheap ``Edit_at``
 instead of a 0.8 s process restart, and structured errors with character positions.
 
-Only the calls the Rocq backend uses are implemented: Init, Add, Edit_at, Query, Goal.
+Only the calls the Rocq backend uses are implemented: Init, Add, Edit_at, Goal.
 """
 
 from __future__ import annotations
@@ -226,15 +226,5 @@ class CoqIdeTop:
     def edit_at(self, state_id: int, deadline: float) -> Answer:
         return self.call(f'<call val="Edit_at"><state_id val="{state_id}"/></call>', deadline)
 
-    def query(self, text: str, state_id: int, deadline: float) -> Answer:
-        xml = (
-            '<call val="Query"><pair><route_id val="0"/><pair>'
-            f'<string>{escape(text)}</string><state_id val="{state_id}"/></pair></pair></call>'
-        )
-        return self.call(xml, deadline)
-
     def goals(self, deadline: float) -> Answer:
         return self.call('<call val="Goal"><unit/></call>', deadline)
-
-    def status(self, deadline: float) -> Answer:
-        return self.call('<call val="Status"><bool val="true"/></call>', deadline)

@@ -121,14 +121,7 @@ def header_shaped(header: list[Sentence]) -> bool:
 def fits_preload(header: list[Sentence], loaded: Iterable[str]) -> bool:
     """Whether every library the header requires is already loaded, so it runs in milliseconds."""
     loaded = tuple(loaded)
-    for sentence in header:
-        libraries = required_libraries(sentence)
-        if libraries is None:
-            if not _CHEAP_RE.match(sentence.text):
-                return False
-        elif not all(covered(root, name, loaded) for root, name in libraries):
-            return False
-    return True
+    return header_shaped(header) and not uncovered_libraries(header, loaded)
 
 
 def parse_print_libraries(output: str) -> frozenset[str]:

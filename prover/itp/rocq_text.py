@@ -31,7 +31,6 @@ _HEADER_RE = re.compile(
     r"^(?:From\s+\S+\s+)?Require\b|^(?:Import|Export)\b|^(?:Local\s+|Global\s+)?(?:Open|Close)\s+Scope\b"
     r"|^(?:Local\s+|Global\s+)?(?:Set|Unset)\s"
 )
-_PROOF_END_RE = re.compile(r"^(?:Proof\b.*|Admitted|Abort(?:\s+All)?|Qed|Defined|Save\s+\w+)\.$", re.DOTALL)
 _SELECTOR_BRACE_RE = re.compile(r"^(?:\d+|all|\[[\w']+\])\s*:\s*\{$")
 _MODULE_START_RE = re.compile(r"^(?:Module|Section)\s+(?!Type\b|Import\b|Export\b)([A-Za-z_][\w']*)")
 _END_RE = re.compile(r"^End\s+([A-Za-z_][\w']*)\.$")
@@ -186,7 +185,3 @@ def declared_theorems(sentences: list[Sentence]) -> list[str]:
         if end and stack and stack[-1][0] == end.group(1):
             stack.pop()
     return names
-
-
-def is_proof_end(sentence: Sentence) -> bool:
-    return bool(_PROOF_END_RE.match(sentence.text))
