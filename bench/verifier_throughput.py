@@ -27,7 +27,7 @@ from pathlib import Path
 
 from prover.batch import read_batch
 from prover.itp.base import CheckRequest, Limits
-from prover.itp.rocq import RocqBackend
+from prover.itp.rocq.backend import RocqBackend
 from prover.itp.sandbox import tree_rss_bytes
 from prover.pool import VerifierPool
 from prover.report import percentile

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from prover import __version__
@@ -23,28 +22,10 @@ class UsageError(Exception):
 
 
 def _backend(name: str, settings: Settings) -> Backend:
-    if name == "rocq":
-        from prover.itp.rocq import RocqBackend
-        from prover.itp.rocq_preload import DEFAULT_PRELOAD
-
-        preload = DEFAULT_PRELOAD if settings.rocq.preload is None else tuple(settings.rocq.preload)
-        backend: Backend = RocqBackend(
-            settings.rocq.sandbox, tuple(settings.rocq.extra_args), preload, settings.rocq.plugin
-        )
-    elif name == "lean":
-        from prover.itp.lean import LeanBackend, LeanConfig
-
-        config = LeanConfig(
-            sandbox=settings.lean.sandbox, allow_native_decide=settings.lean.allow_native_decide
-        )
-        if settings.lean.project_dir is not None:
-            config = replace(config, project_dir=Path(settings.lean.project_dir))
-        backend = LeanBackend(config)
-    else:
-        try:
-            backend = get_backend(name)
-        except ImportError as exc:
-            raise UsageError(f"backend {name} cannot be loaded: {exc}") from exc
+    try:
+        backend = get_backend(name, settings)
+    except ImportError as exc:
+        raise UsageError(f"backend {name} cannot be loaded: {exc}") from exc
     status = backend.availability()
     if not status.usable:
         raise UsageError(f"backend {name} is not usable here: {status.detail}")
@@ -123,14 +104,19 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    """Install a proof assistant's toolchain (needs internet access)."""
-    from prover.itp.lean_setup import setup_lean
+    """Build or install what a backend needs beyond its Debian/upstream packages."""
+    if args.target == "rocq":
+        from prover.itp.rocq.plugin import build_plugin
 
-    settings = _settings(args)
-    project = Path(settings.lean.project_dir) if settings.lean.project_dir else None
-    done, summary = setup_lean(project)
+        done, summary = build_plugin()
+    else:
+        from prover.itp.lean.setup import setup_lean
+
+        settings = _settings(args)
+        project = Path(settings.lean.project_dir) if settings.lean.project_dir else None
+        done, summary = setup_lean(project)
     if not done:
-        raise UsageError(f"setup lean failed: {summary}")
+        raise UsageError(f"setup {args.target} failed: {summary}")
     print(summary)
     return 0
 
@@ -207,11 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     setup = sub.add_parser(
         "setup",
         parents=[common],
-        help="install a proof assistant's toolchain (needs internet)",
-        description="Install elan and the Lean toolchain, fetch Mathlib's cache and build the "
-        "REPL in lean_project/. Rocq comes from Debian (scripts/setup.sh); Isabelle from its site.",
+        help="build prover's Coq plugin, or install the Lean toolchain",
+        description="rocq: build prover's Coq plugin (the fast axiom check) into the user's cache "
+        "folder; needs Debian's libcoq-core-ocaml-dev and ocaml-findlib. lean: install elan and the "
+        "Lean toolchain, fetch Mathlib's cache and build the REPL in lean_project/ (needs internet). "
+        "Coq itself comes from Debian (scripts/setup.sh); Isabelle from its own site.",
     )
-    setup.add_argument("target", choices=["lean"], help="what to set up")
+    setup.add_argument("target", choices=["rocq", "lean"], help="what to set up")
     setup.set_defaults(func=cmd_setup)
 
     report = sub.add_parser("report", help="summarize a JSONL file of batch verdicts as a table")

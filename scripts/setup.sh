@@ -23,6 +23,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
-# prover's Coq plugin (a memory for the axiom check); without it the backend uses Print Assumptions.
-bash prover/itp/rocq_plugin/build.sh >/dev/null || echo "setup: the Coq plugin did not build; checks will be slower" >&2
+# prover's Coq plugin (a memory for the axiom check), built into ~/.cache/prover; without it the
+# backend uses Print Assumptions.
+.venv/bin/prover setup rocq >/dev/null || echo "setup: the Coq plugin did not build; checks will be slower" >&2
 echo "setup: ready ($(.venv/bin/prover --version), $(coqc --version | head -n 1))" >&2

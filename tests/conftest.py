@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def rocq_backend():  # type: ignore[no-untyped-def]
-    from prover.itp.rocq import RocqBackend
+    from prover.itp.rocq.backend import RocqBackend
 
     return RocqBackend()
 

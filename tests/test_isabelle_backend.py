@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from prover.itp.base import GIB, BackendUnavailable, CheckRequest, Limits, Message
-from prover.itp.isabelle import (
+from prover.itp.isabelle.backend import (
     INSTALL_HINT,
     IsabelleBackend,
     IsabelleConfig,
@@ -25,10 +25,10 @@ from prover.itp.isabelle import (
     TheoryRun,
     judge,
 )
-from prover.itp.isabelle_file import Built
-from prover.itp.isabelle_hammer import sledgehammer
-from prover.itp.isabelle_server import started_processes
-from prover.itp.isabelle_theory import prepare
+from prover.itp.isabelle.file import Built
+from prover.itp.isabelle.hammer import sledgehammer
+from prover.itp.isabelle.server import started_processes
+from prover.itp.isabelle.theory import prepare
 from prover.pool import VerifierPool
 from tests.conftest import SHARED
 from tests.standins.isabelle_server_standin import process_gone, write_fake_isabelle

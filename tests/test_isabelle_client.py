@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from prover.itp.isabelle_client import (
+from prover.itp.isabelle.client import (
     CommandError,
     IsabelleClient,
     MessageReader,
@@ -29,7 +29,7 @@ from prover.itp.isabelle_client import (
     TaskTimeout,
     parse_server_line,
 )
-from prover.itp.isabelle_server import ServerProcess, started_processes
+from prover.itp.isabelle.server import ServerProcess, started_processes
 from tests.conftest import SHARED
 from tests.standins import isabelle_server_standin as standin
 from tests.standins.isabelle_server_standin import process_gone

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from prover.itp.isabelle_file import Built, Piece
-from prover.itp.isabelle_guard import HEAP_IMPORTS
-from prover.itp.isabelle_text import mask, symbol_starts, to_ascii_symbols
-from prover.itp.isabelle_theory import Rejected, parse_target, prepare
+from prover.itp.isabelle.file import Built, Piece
+from prover.itp.isabelle.guard import HEAP_IMPORTS
+from prover.itp.isabelle.text import mask, symbol_starts, to_ascii_symbols
+from prover.itp.isabelle.theory import Rejected, parse_target, prepare
 from tests.conftest import REPO, SHARED
 
 HEADER = "theory mathd_algebra_478 imports\n  Complex_Main\nbegin\n\n"

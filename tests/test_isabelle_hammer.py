@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from prover.itp.isabelle_file import Built
-from prover.itp.isabelle_hammer import HEURISTIC_METHODS, Suggestion, parse_suggestions
-from prover.itp.isabelle_theory import prepare
+from prover.itp.isabelle.file import Built
+from prover.itp.isabelle.hammer import HEURISTIC_METHODS, Suggestion, parse_suggestions
+from prover.itp.isabelle.theory import prepare
 from tests.conftest import SHARED
 
 RECORDED = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from prover.itp.lean_protocol import (
+from prover.itp.lean.protocol import (
     CommandReply,
     ErrorReply,
     Pos,
@@ -22,7 +22,7 @@ from prover.itp.lean_protocol import (
     encode_request,
     parse_reply,
 )
-from prover.itp.lean_repl import ReplLaunch, ReplProcess
+from prover.itp.lean.repl import ReplLaunch, ReplProcess
 from tests.conftest import SHARED
 from tests.standins.lean_repl_standin import read_fixture
 

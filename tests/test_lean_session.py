@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from prover.itp.base import GIB, BackendUnavailable, CheckRequest, Limits
-from prover.itp.lean import LeanBackend, LeanConfig, LeanSession
-from prover.itp.lean_repl import ReplCrashed, ReplLaunch, ReplProcess, ReplTimeout
-from prover.itp.lean_statement import DEFAULT_HEADER
+from prover.itp.lean.backend import LeanBackend, LeanConfig, LeanSession
+from prover.itp.lean.repl import ReplCrashed, ReplLaunch, ReplProcess, ReplTimeout
+from prover.itp.lean.statement import DEFAULT_HEADER
 
 STANDIN = Path(__file__).parent / "standins" / "lean_repl_standin.py"
 HEADER = DEFAULT_HEADER.text

@@ -10,15 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from prover.itp.base import BackendUnavailable
-from prover.itp.lean_setup import (
-    REPL_TARGET,
-    default_project_dir,
-    installation_problem,
-    mathlib_built,
-    repl_binary,
-    setup_lean,
-)
-from prover.itp.leandojo import (
+from prover.itp.lean.leandojo import (
     INSTALL_HINT,
     DojoStep,
     TheoremRecord,
@@ -26,6 +18,14 @@ from prover.itp.leandojo import (
     require_lean_dojo,
     step_from_result,
     trace_repository,
+)
+from prover.itp.lean.setup import (
+    REPL_TARGET,
+    default_project_dir,
+    installation_problem,
+    mathlib_built,
+    repl_binary,
+    setup_lean,
 )
 
 PROJECT = default_project_dir()

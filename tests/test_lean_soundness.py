@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from prover.itp.lean_check import (
+from prover.itp.lean.check import (
     check_command,
     helper_names,
     judge_axioms,
@@ -18,9 +18,9 @@ from prover.itp.lean_check import (
     parse_axioms,
     stub_command,
 )
-from prover.itp.lean_guard import guard_proof, guard_tactic
-from prover.itp.lean_protocol import CommandReply, ErrorReply, Pos, ReplMessage, parse_reply
-from prover.itp.lean_statement import DEFAULT_HEADER, Header, parse_statement
+from prover.itp.lean.guard import guard_proof, guard_tactic
+from prover.itp.lean.protocol import CommandReply, ErrorReply, Pos, ReplMessage, parse_reply
+from prover.itp.lean.statement import DEFAULT_HEADER, Header, parse_statement
 from tests.conftest import SHARED
 from tests.standins.lean_repl_standin import read_fixture
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from prover.itp.guard import Syntax, mask_comments, scan
-from prover.itp.rocq_guard import RULES, UnexpectedAssumptions, full_path, parse_assumptions
-from prover.itp.rocq_text import ROCQ_SYNTAX
+from prover.itp.rocq.guard import RULES, UnexpectedAssumptions, full_path, parse_assumptions
+from prover.itp.rocq.text import ROCQ_SYNTAX
 
 
 def forbidden(text: str) -> list[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from prover.itp.base import CheckRequest, Limits
-from prover.itp.rocq import RocqBackend
-from prover.itp.rocq_axioms import plugin_built
+from prover.itp.rocq.backend import RocqBackend
+from prover.itp.rocq.plugin import plugin_built
 from prover.pool import VerifierPool
 
 pytestmark = pytest.mark.rocq
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.rocq
 REPO = Path(__file__).resolve().parents[1]
 needs_plugin = pytest.mark.skipif(
     not plugin_built() and not os.environ.get("PROVER_REQUIRE_ROCQ"),
-    reason="the plugin is not built (bash prover/itp/rocq_plugin/build.sh)",
+    reason="the plugin is not built (prover setup rocq)",
 )
 # Cheats whose verdict rests on the axiom check itself, not on the guard or the statement check.
 AXIOM_CASES = {

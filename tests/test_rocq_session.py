@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from prover.itp.base import CheckRequest, Limits
-from prover.itp.rocq import RocqSession
-from prover.itp.rocq_preload import PRELOAD_KEY
+from prover.itp.rocq.backend import RocqSession
+from prover.itp.rocq.preload import PRELOAD_KEY
 from prover.pool import VerifierPool
 
 pytestmark = pytest.mark.rocq

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from prover.itp.base import CheckRequest
-from prover.itp.rocq_plan import declared_names, plan_check
-from prover.itp.rocq_text import Sentence, declared_theorems, parse_statement, split_binders, split_sentences
+from prover.itp.rocq.plan import declared_names, plan_check
+from prover.itp.rocq.text import Sentence, declared_theorems, parse_statement, split_binders, split_sentences
 
 from .conftest import MINIF2F_ROCQ, needs_minif2f
 

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from prover.itp.isabelle import IsabelleSession
-from prover.itp.isabelle_client import CommandError, ProtocolError, TaskTimeout
-from prover.itp.isabelle_file import Built
-from prover.itp.isabelle_theory import Rejected, prepare
+from prover.itp.isabelle.backend import IsabelleSession
+from prover.itp.isabelle.client import CommandError, ProtocolError, TaskTimeout
+from prover.itp.isabelle.file import Built
+from prover.itp.isabelle.theory import Rejected, prepare
 
 # ``<prover>: Try this: <method> (<time>)``; the time part is only taken as such when it looks like one,
 # so a method ending in parentheses, ``by (simp add: foo)``, is kept whole.

@@ -26,11 +26,12 @@ import time
 from pathlib import Path
 
 from prover.itp.base import Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
-from prover.itp.coqide import CoqDied, CoqIdeTop, CoqTimeout, Feedback
-from prover.itp.rocq_axioms import PLUGIN, PLUGIN_PATH, PLUGIN_SOURCE, check_axioms, plugin_built
-from prover.itp.rocq_messages import error_of, fail, positioned, reason_of, scan_sentence
-from prover.itp.rocq_plan import Plan, plan_check
-from prover.itp.rocq_preload import (
+from prover.itp.rocq.axioms import check_axioms
+from prover.itp.rocq.coqide import CoqDied, CoqIdeTop, CoqTimeout, Feedback
+from prover.itp.rocq.messages import error_of, fail, positioned, reason_of, scan_sentence
+from prover.itp.rocq.plan import Plan, plan_check
+from prover.itp.rocq.plugin import PLUGIN, plugin_built, plugin_dir
+from prover.itp.rocq.preload import (
     DEFAULT_PRELOAD,
     Library,
     fits_preload,
@@ -43,7 +44,7 @@ from prover.itp.rocq_preload import (
     split_key,
     uncovered_libraries,
 )
-from prover.itp.rocq_text import Sentence, split_sentences
+from prover.itp.rocq.text import Sentence, split_sentences
 from prover.itp.sandbox import BWRAP_HINT, bwrap_path, resource_limits, sandboxed, tree_rss_bytes
 
 COQIDETOP = "coqidetop.opt"
@@ -81,8 +82,11 @@ class RocqBackend:
             return Availability(False, f"bwrap not found: {BWRAP_HINT}")
         output = subprocess.run(["coqc", "--version"], capture_output=True, text=True).stdout
         version = output.strip().splitlines()[0] if output else "coqc"
-        plugin = "with" if self.plugin else f"without (build: bash {PLUGIN_SOURCE / 'build.sh'})"
-        return Availability(True, f"{version}, {plugin} the assumptions plugin")
+        if self.plugin:
+            check = "axiom check: prover's Coq plugin"
+        else:
+            check = "axiom check: Print Assumptions (slower; `prover setup rocq` builds the plugin)"
+        return Availability(True, f"{version}; {check}")
 
     def limits_for(self, limits: Limits) -> Limits:
         return limits
@@ -151,7 +155,7 @@ class RocqSession:
             argv = sandboxed(argv, workdir)
         env = dict(os.environ)
         if plugin:
-            env["OCAMLPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_PATH), env.get("OCAMLPATH")]))
+            env["OCAMLPATH"] = os.pathsep.join(filter(None, [str(plugin_dir()), env.get("OCAMLPATH")]))
         self.ide = CoqIdeTop(argv, cwd=str(workdir), env=env, preexec=resource_limits(limits.memory_bytes))
         deadline = time.monotonic() + max(limits.timeout_s, 120.0)
         try:

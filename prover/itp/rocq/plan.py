@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from prover.itp.base import CheckRequest
-from prover.itp.rocq_text import (
+from prover.itp.rocq.text import (
     Sentence,
     Statement,
     declared_theorems,

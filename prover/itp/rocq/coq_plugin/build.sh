@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Build prover's Coq plugin as the findlib package coq-prover.plugin in _build/ (Coq 8.16 loads
-# plugins by findlib name). Needs Debian's libcoq-core-ocaml-dev and ocaml-findlib; without the
-# plugin the Rocq backend falls back to Print Assumptions.
+# Build prover's Coq plugin as the findlib package coq-prover.plugin under OUT (an OCAMLPATH entry;
+# Coq 8.16 loads plugins by findlib name). Needs Debian's libcoq-core-ocaml-dev and ocaml-findlib.
+# Usually run through `prover setup rocq`, which picks OUT in the user's cache folder.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-out="$here/_build/coq-prover"
+out="${1:?usage: build.sh OUT_DIR}/coq-prover"
 mkdir -p "$out"
 cd "$out"
 cp "$here/prover_plugin.mlg" .

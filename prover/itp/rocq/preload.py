@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from prover.itp.rocq_text import Sentence
+from prover.itp.rocq.text import Sentence
 
 # The standard-library modules that miniF2F-style statements import. Not Coquelicot: loading it
 # (through ssreflect) sets global options, so the context would not be a clean one; sessions also

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from prover.itp.base import GIB, Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
-from prover.itp.lean_check import (
+from prover.itp.lean.check import (
     axioms_command,
     check_command,
     judge_axioms,
@@ -28,11 +28,11 @@ from prover.itp.lean_check import (
     stub_command,
     to_message,
 )
-from prover.itp.lean_guard import guard_proof, guard_tactic
-from prover.itp.lean_protocol import CommandReply, ErrorReply, ProtocolError
-from prover.itp.lean_repl import ReplCrashed, ReplError, ReplLaunch, ReplProcess, ReplTimeout
-from prover.itp.lean_setup import default_project_dir, elan_home, find_lake, installation_problem, repl_binary
-from prover.itp.lean_statement import DEFAULT_HEADER, Header, Target, parse_statement
+from prover.itp.lean.guard import guard_proof, guard_tactic
+from prover.itp.lean.protocol import CommandReply, ErrorReply, ProtocolError
+from prover.itp.lean.repl import ReplCrashed, ReplError, ReplLaunch, ReplProcess, ReplTimeout
+from prover.itp.lean.setup import default_project_dir, elan_home, find_lake, installation_problem, repl_binary
+from prover.itp.lean.statement import DEFAULT_HEADER, Header, Target, parse_statement
 from prover.itp.sandbox import BWRAP_HINT, bwrap_path, sandboxed
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from prover.itp.base import Message
 from prover.itp.guard import Rule, Syntax, line_col, scan
-from prover.itp.isabelle_text import WORD_RE, blank_number_chars, blank_range, mask, scan_text
+from prover.itp.isabelle.text import WORD_RE, blank_number_chars, blank_range, mask, scan_text
 
 # What guard.scan needs to re-mask already masked text; its output is idempotent on ours.
 ISABELLE_SYNTAX = Syntax(block=("(*", "*)"), line=None, nested=True, string_quote='"', string_escape="\\")

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 from prover.itp.base import Message
 from prover.itp.guard import line_col
-from prover.itp.isabelle_file import Built, TheoryBuilder
-from prover.itp.isabelle_guard import check_candidate, check_imports, reason_for
-from prover.itp.isabelle_text import (
+from prover.itp.isabelle.file import Built, TheoryBuilder
+from prover.itp.isabelle.guard import check_candidate, check_imports, reason_for
+from prover.itp.isabelle.text import (
     blank_range,
     mask,
     scan_text,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from prover.itp.lean_protocol import (
+from prover.itp.lean.protocol import (
     CommandReply,
     ErrorReply,
     ProtocolError,

@@ -1,29 +1,19 @@
 """Which axioms a checked constant rests on, and whether they are all allowed.
 
-Two ways to ask Coq, with the same answer: prover's own plugin (``rocq_plugin/``), which prints full
-kernel paths and remembers library objects across checks (≈10 ms once warm), or, when it is not
-built, ``Print Assumptions`` plus ``About`` for each axiom (0.3–0.5 s for a proof by ``lra``, since
-it walks every library proof the candidate reaches, every time).
+Two ways to ask Coq, with the same answer: prover's own plugin (``coq_plugin/``, see ``plugin.py``),
+which prints full kernel paths and remembers library objects across checks (≈10 ms once warm), or,
+when it is not built, ``Print Assumptions`` plus ``About`` for each axiom (0.3–0.5 s for a proof by
+``lra``, since it walks every library proof the candidate reaches, every time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-from prover.itp.rocq_guard import ALLOWED_AXIOMS, UnexpectedAssumptions, full_path, parse_assumptions
-
-PLUGIN_SOURCE = Path(__file__).resolve().parent / "rocq_plugin"
-PLUGIN_PATH = PLUGIN_SOURCE / "_build"  # an OCAMLPATH entry holding the findlib package coq-prover
-PLUGIN = "coq-prover.plugin"
+from prover.itp.rocq.guard import ALLOWED_AXIOMS, UnexpectedAssumptions, full_path, parse_assumptions
 
 # Runs one sentence in the session: (True, what it printed) or (False, the error).
 Query = Callable[[str], tuple[bool, str]]
-
-
-def plugin_built() -> bool:
-    package = PLUGIN_PATH / "coq-prover"
-    return (package / "META").is_file() and (package / "prover_plugin.cmxs").is_file()
 
 
 def allowed(path: str, trusted: set[str]) -> bool:

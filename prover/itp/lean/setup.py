@@ -27,7 +27,7 @@ def default_project_dir() -> Path:
     configured = os.environ.get("PROVER_LEAN_PROJECT")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "lean_project"
+    return Path(__file__).resolve().parents[3] / "lean_project"
 
 
 def elan_home() -> Path:

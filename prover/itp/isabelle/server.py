@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.itp.isabelle_client import SERVER_LINE_RE, ServerInfo, parse_server_line
+from prover.itp.isabelle.client import SERVER_LINE_RE, ServerInfo, parse_server_line
 from prover.itp.sandbox import tree_rss_bytes
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.itp.base import GIB, Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
-from prover.itp.isabelle_client import (
+from prover.itp.isabelle.client import (
     CommandError,
     IsabelleClient,
     ProtocolError,
@@ -32,12 +32,12 @@ from prover.itp.isabelle_client import (
     TaskTimeout,
     parse_server_line,
 )
-from prover.itp.isabelle_file import Built
-from prover.itp.isabelle_server import ServerProcess
-from prover.itp.isabelle_theory import Rejected, parse_target, prepare
+from prover.itp.isabelle.file import Built
+from prover.itp.isabelle.server import ServerProcess
+from prover.itp.isabelle.theory import Rejected, parse_target, prepare
 
 SESSION = "Prover"
-DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "isabelle"
+DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "isabelle"
 _DISTRIBUTION_SESSIONS = ("HOL", "Pure", "Main", "Complex_Main")
 INSTALL_HINT = (
     "isabelle not found on PATH: install Isabelle2025 from https://isabelle.in.tum.de/installation.html, "

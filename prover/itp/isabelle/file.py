@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from prover.itp.guard import line_col
-from prover.itp.isabelle_text import char_to_symbol, symbol_starts, to_ascii_symbols
+from prover.itp.isabelle.text import char_to_symbol, symbol_starts, to_ascii_symbols
 
 
 @dataclass(frozen=True)

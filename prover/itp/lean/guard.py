@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from prover.itp.base import Message
 from prover.itp.guard import Rule, Syntax, line_col, mask_comments, scan
-from prover.itp.lean_check import CHECK_PREFIX, STUB_PREFIX
-from prover.itp.lean_statement import DECL_PATTERN, LEAN_SYNTAX, Header, word_set
+from prover.itp.lean.check import CHECK_PREFIX, STUB_PREFIX
+from prover.itp.lean.statement import DECL_PATTERN, LEAN_SYNTAX, Header, word_set
 
 _PLAIN = Syntax(string_quote=None)  # for scanning text whose comments are already masked
 

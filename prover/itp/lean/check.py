@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from prover.itp.base import Message, Verdict
-from prover.itp.lean_protocol import CommandReply, ErrorReply, ReplMessage
-from prover.itp.lean_statement import Target
+from prover.itp.lean.protocol import CommandReply, ErrorReply, ReplMessage
+from prover.itp.lean.statement import Target
 
 STUB_PREFIX, CHECK_PREFIX = "prover_target_", "prover_check_"  # proof text may not use these names
 ALLOWED_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})

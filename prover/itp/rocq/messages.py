@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prover.itp.base import Message, Verdict
-from prover.itp.coqide import Answer, Feedback
 from prover.itp.guard import line_col, scan
-from prover.itp.rocq_guard import RULES
-from prover.itp.rocq_text import ROCQ_SYNTAX, Sentence
+from prover.itp.rocq.coqide import Answer, Feedback
+from prover.itp.rocq.guard import RULES
+from prover.itp.rocq.text import ROCQ_SYNTAX, Sentence
 
 _MAX_MESSAGE_CHARS = 20_000
 

@@ -1,0 +1,1 @@
+"""The Lean 4 backend: the Lean REPL over its JSON protocol, Mathlib imported once (``backend.py``)."""

@@ -1,0 +1,1 @@
+"""The Rocq (Coq) backend: sandboxed ``coqidetop`` sessions over its XML protocol (``backend.py``)."""
