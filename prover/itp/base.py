@@ -9,6 +9,7 @@ module under ``prover/itp/``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,21 +41,57 @@ class CheckRequest:
     statement: str | None = None
 
 
+class Reason(StrEnum):
+    """Why a check did not verify: the same few stable codes for every backend, so researchers can
+    aggregate failures across proof assistants. The specifics go in ``Verdict.detail``."""
+
+    ERROR = "error"  # the proof assistant reported an error
+    INCOMPLETE = "incomplete"  # a proof is left open or a theorem is missing
+    FORBIDDEN = "forbidden"  # the text uses a command the soundness guard rejects
+    AXIOMS = "axioms"  # the theorem depends on an axiom outside the allow-list
+    STATEMENT_MISMATCH = "statement_mismatch"  # the proved theorem is not the target statement
+    BAD_STATEMENT = "bad_statement"  # the target statement itself does not elaborate
+    TIMEOUT = "timeout"  # the check ran past its time limit
+    MEMORY = "memory"  # the proof assistant ran out of its memory limit
+    CRASH = "crash"  # the proof assistant process died or answered something unreadable
+    UNAVAILABLE = "unavailable"  # the proof assistant is not installed here
+    BAD_INPUT = "bad_input"  # the request itself is malformed (missing file, bad JSON line)
+
+
+# Outcomes that say something about the machine (load, limits, installation), not about the text:
+# never cached.
+TRANSIENT = frozenset({Reason.TIMEOUT, Reason.MEMORY, Reason.CRASH, Reason.UNAVAILABLE})
+
+
+def as_reason(value: Reason | str) -> tuple[Reason, str | None]:
+    """A reason code and the detail that may follow it (``"forbidden: sorry"``); raises ``ValueError``
+    for a code outside ``Reason``."""
+    code, _, detail = str(value).partition(":")
+    return Reason(code.strip()), (detail.strip() or None)
+
+
 @dataclass
 class Verdict:
     """The outcome of one check. ``verified`` is true only when every soundness rule held."""
 
     verified: bool
-    reason: str | None  # None exactly when verified; otherwise a short code, see REASONS
+    reason: Reason | None  # None exactly when verified
     messages: list[Message] = field(default_factory=list)
     time_s: float = 0.0
     axioms: list[str] = field(default_factory=list)  # axioms the checked theorems depend on
     cached: bool = False  # served from the verdict cache rather than checked again
+    detail: str | None = None  # one line on what exactly went wrong, when a backend knows
+
+    def __post_init__(self) -> None:
+        if self.reason is not None:  # "code: detail" strings are split into the two fields
+            self.reason, detail = as_reason(self.reason)
+            self.detail = self.detail or detail
 
     def to_json(self) -> dict[str, Any]:
         return {
             "verified": self.verified,
-            "reason": self.reason,
+            "reason": None if self.reason is None else str(self.reason),
+            "detail": self.detail,
             "time_s": round(self.time_s, 4),
             "messages": [m.to_json() for m in self.messages],
             "axioms": self.axioms,
@@ -62,21 +99,30 @@ class Verdict:
         }
 
 
-# Reason codes shared by all backends (a Verdict's ``reason`` is one of these, possibly followed by
-# ": detail"). Keeping them few and stable lets researchers aggregate failures across backends.
-REASONS = {
-    "error": "the proof assistant reported an error",
-    "incomplete": "a proof is left open or a theorem is missing",
-    "forbidden": "the text uses a command the soundness guard rejects",
-    "axioms": "the theorem depends on an axiom outside the allow-list",
-    "statement_mismatch": "the proved theorem is not the target statement",
-    "bad_statement": "the target statement itself does not elaborate",
-    "timeout": "the check ran past its time limit",
-    "memory": "the proof assistant ran out of its memory limit",
-    "crash": "the proof assistant process died",
-    "unavailable": "the proof assistant is not installed here",
-    "bad_input": "the request itself is malformed (missing file, bad JSON line)",
-}
+@dataclass
+class StaticVerdict:
+    """The outcome of the checks that need no proof assistant (text guard, statement shape).
+
+    ``passed`` means nothing static was found; only a full check can say a proof is verified."""
+
+    passed: bool
+    reason: Reason | None = None  # None exactly when passed
+    messages: list[Message] = field(default_factory=list)
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason is not None:
+            self.reason, detail = as_reason(self.reason)
+            self.detail = self.detail or detail
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": None,
+            "static": "pass" if self.passed else "refused",
+            "reason": None if self.reason is None else str(self.reason),
+            "detail": self.detail,
+            "messages": [m.to_json() for m in self.messages],
+        }
 
 
 @dataclass(frozen=True)
@@ -133,6 +179,11 @@ class Backend(Protocol):
     def header_key(self, request: CheckRequest) -> str:
         """The header under which ``request`` must run; requests with equal keys share sessions.
         Raises ``ValueError`` with a one-line message for input it cannot split."""
+        ...
+
+    def static_check(self, request: CheckRequest) -> StaticVerdict:
+        """Every text-level and statement-level rule that needs no proof-assistant process (the same
+        rules a full check applies first); never raises for bad input."""
         ...
 
     def open_session(self, header_key: str, workdir: Path, limits: Limits) -> Session:
