@@ -30,9 +30,9 @@ from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
 from prover.itp.sandbox import tree_rss_bytes
 from prover.pool import VerifierPool
-from prover.report import percentile
+from prover.stats import percentile
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "minif2f-rocq"
+DATA = Path(__file__).resolve().parents[1] / "data" / "minif2f-rocq"
 _TAIL = re.compile(r"Proof\.\s*(?:Admitted\.)?\s*$")
 
 

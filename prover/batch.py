@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from prover.itp.base import CheckRequest, Message, Verdict
+from prover.itp.base import CheckRequest, Message, Reason, Verdict
 from prover.pool import VerifierPool
 
 
@@ -95,7 +95,9 @@ def _verdicts(pool: VerifierPool, items: list[BatchItem], timeout_s: float | Non
     def head() -> Verdict:
         item, future = pending.popleft()
         if future is None:
-            return Verdict(False, "bad_input", [Message("error", item.error or "bad input")])
+            return Verdict(
+                False, Reason.BAD_INPUT, [Message("error", item.error or "bad input")], detail=item.error
+            )
         return future.result()
 
     for item in items:

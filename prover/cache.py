@@ -1,8 +1,11 @@
 """A content-hash cache of verdicts, in memory and optionally in a SQLite file.
 
 Self-play and pass@k sampling check the same proof text many times; a definite verdict (verified,
-or rejected for a reason that does not depend on load) never changes for the same backend, statement,
-proof and soundness rules, so it is looked up instead of checked again.
+or rejected for a reason that does not depend on load) never changes for the same statement and proof
+under the same backend identity (proof-assistant version, every setting that can change a verdict:
+allow-lists, sandbox, extra arguments, preloading, plugin) and the same prover version, so it is
+looked up instead of checked again. Load-dependent outcomes (timeouts, memory, crashes, a backend
+that is unavailable or whose session failed to start) are never stored.
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
-from prover.itp.base import CheckRequest, Message, Verdict
+from prover import __version__
+from prover.itp.base import TRANSIENT, CheckRequest, Message, Verdict
 
-# Bump when a soundness rule changes, so verdicts reached under older rules are not reused.
-RULES_VERSION = "1"
-# Verdicts that depend on load or limits rather than on the text are never cached.
-_TRANSIENT = {"timeout", "memory", "crash"}
+# Bump when a soundness rule changes without a version change, so older verdicts are not reused.
+RULES_VERSION = "2"
 
 
-def request_key(backend: str, request: CheckRequest) -> str:
+def request_key(backend_identity: str, request: CheckRequest) -> str:
+    """The cache key: ``backend_identity`` is ``Backend.identity()``, which names the proof assistant's
+    version and every setting that can change a verdict."""
     digest = hashlib.sha256()
-    for part in (RULES_VERSION, backend, request.statement or "\0none", request.proof):
+    for part in (RULES_VERSION, __version__, backend_identity, request.statement or "\0none", request.proof):
         digest.update(part.encode())
         digest.update(b"\0\1")
     return digest.hexdigest()
@@ -56,18 +60,18 @@ class VerdictCache:
         if row is None:
             return None
         data = json.loads(row[0])
-        verdict = Verdict(
+        return Verdict(
             data["verified"],
             data["reason"],
             [Message(**m) for m in data["messages"]],
             0.0,
             data["axioms"],
             True,
+            data.get("detail"),
         )
-        return verdict
 
     def put(self, key: str, verdict: Verdict) -> None:
-        if verdict.reason is not None and verdict.reason.split(":")[0] in _TRANSIENT:
+        if verdict.reason in TRANSIENT:
             return
         with self._lock:
             self._memory[key] = verdict

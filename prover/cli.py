@@ -1,4 +1,4 @@
-"""The ``prover`` command line. Exit codes: 0 success/verified, 1 a definite no, 2 usage/input/environment."""
+"""The prover command line. Exit codes: 0 success/verified, 1 a definite no, 2 usage/input/environment."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from prover import __version__
-from prover.batch import read_batch, read_text, run_batch
+from prover.batch import BatchItem, read_batch, read_text, run_batch
 from prover.cache import VerdictCache
 from prover.config import Settings, load_settings
 from prover.itp import BACKEND_NAMES, get_backend
-from prover.itp.base import Backend, CheckRequest, Verdict
+from prover.itp.base import Backend, CheckRequest, Message, Reason, StaticVerdict, Verdict
 from prover.pool import VerifierPool
 
 
@@ -21,11 +21,14 @@ class UsageError(Exception):
     """Bad input or environment: one line on stderr, exit 2."""
 
 
-def _backend(name: str, settings: Settings) -> Backend:
+def _backend(name: str, settings: Settings, usable: bool = True) -> Backend:
+    """The backend from settings; unless ``usable`` is False, one whose proof assistant is installed."""
     try:
         backend = get_backend(name, settings)
     except ImportError as exc:
         raise UsageError(f"backend {name} cannot be loaded: {exc}") from exc
+    if not usable:
+        return backend
     status = backend.availability()
     if not status.usable:
         raise UsageError(f"backend {name} is not usable here: {status.detail}")
@@ -45,6 +48,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             setattr(settings.pool, name, value)
     if getattr(args, "no_sandbox", False):
         settings.rocq.sandbox = False
+        settings.lean.sandbox = False
     return settings
 
 
@@ -57,21 +61,45 @@ def _print_verdict(verdict: Verdict, proof_path: str) -> None:
         print(f"  axioms: {', '.join(verdict.axioms)}")
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+def _requests(args: argparse.Namespace) -> list[BatchItem]:
+    """The batch's lines, or the one PROOF_FILE (with --statement) as a batch of one."""
     if (args.proof is None) == (args.batch is None):
         raise UsageError("give either PROOF_FILE or --batch FILE.jsonl")
-    if args.batch is not None:
-        try:
-            items = read_batch(args.batch)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
-    else:
-        try:
-            proof = read_text(args.proof)
-            statement = read_text(args.statement) if args.statement is not None else None
-        except ValueError as exc:
-            raise UsageError(str(exc)) from exc
+    try:
+        if args.batch is not None:
+            return read_batch(args.batch)
+        proof = read_text(args.proof)
+        statement = read_text(args.statement) if args.statement is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return [BatchItem(str(args.proof), CheckRequest(proof, statement))]
+
+
+def _check_static(args: argparse.Namespace, backend: Backend, items: list[BatchItem]) -> int:
+    """--static-only: the checks that need no proof assistant, so no toolchain has to be installed."""
+    verdict = StaticVerdict(True)
+    for item in items:
+        if item.request is None:
+            verdict = StaticVerdict(False, Reason.BAD_INPUT, [Message("error", item.error or "")], item.error)
+        else:
+            verdict = backend.static_check(item.request)
+        if args.batch is not None:
+            print(json.dumps({"id": item.id, **verdict.to_json()}, ensure_ascii=False))
+        elif args.json:
+            print(json.dumps(verdict.to_json(), ensure_ascii=False))
+        else:
+            print("static checks pass" if verdict.passed else f"refused: {verdict.reason}")
+            for m in verdict.messages:
+                where = f"{args.proof}:{m.line}:{m.column}: " if m.line is not None else ""
+                print(f"  {where}{m.severity}: {m.text}")
+    return 0 if args.batch is not None or verdict.passed else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    items = _requests(args)
+    if args.static_only:
+        return _check_static(args, _backend(args.backend, settings, usable=False), items)
     backend = _backend(args.backend, settings)
     cache = VerdictCache(path=Path(settings.pool.cache_path)) if settings.pool.cache_path else None
     workers = settings.pool.workers if args.batch is not None else 1
@@ -80,7 +108,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             run_batch(pool, items, sys.stdout, progress=not args.quiet)
             print(json.dumps({"stats": pool.stats.summary()}), file=sys.stderr)
             return 0
-        verdict = pool.check(CheckRequest(proof, statement))
+        assert items[0].request is not None  # a single file is read or refused by _requests
+        verdict = pool.check(items[0].request)
     if args.json:
         print(json.dumps(verdict.to_json(), ensure_ascii=False))
     else:
@@ -167,7 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every line {id, proof|proof_text, statement|statement_text}; "
         "one JSON result per line on stdout",
     )
-    check.add_argument("--workers", type=int, help="parallel proof-assistant sessions (default: CPU count)")
+    check.add_argument(
+        "--workers",
+        type=int,
+        help="parallel proof-assistant sessions for --batch (default: CPU count; a single file uses one)",
+    )
     check.add_argument(
         "--timeout",
         dest="timeout_s",
@@ -179,10 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-gib",
         type=float,
         metavar="G",
-        help="address-space limit per proof-assistant process (default 4)",
+        help="address-space limit per proof-assistant process, in GiB (default: 4 for Rocq, "
+        "12 for Lean with Mathlib; Isabelle's JVM is not limited this way)",
     )
     check.add_argument(
-        "--no-sandbox", action="store_true", help="run Rocq without bubblewrap (only for trusted input)"
+        "--no-sandbox",
+        action="store_true",
+        help="run Rocq and Lean without bubblewrap, only for trusted input (Isabelle's server never "
+        "runs under it)",
+    )
+    check.add_argument(
+        "--static-only",
+        action="store_true",
+        help="run only the checks that need no proof assistant (text guard, statement shape) and "
+        'answer {"verified": null, "static": "pass"|"refused", "reason", …}; exit 0 pass, 1 refused '
+        "(with --batch: 0 once every line is done); works where the toolchain is not installed",
     )
     check.add_argument("--quiet", action="store_true", help="no progress bar in batch mode")
     check.set_defaults(func=cmd_check)

@@ -5,7 +5,7 @@ Example::
     [pool]
     workers = 2
     timeout_s = 60
-    memory_gib = 4
+    memory_gib = 4               # GiB; default: the backend's own (Rocq 4, Lean 12)
     max_checks_per_session = 200
 
     [rocq]
@@ -34,17 +34,17 @@ from prover.itp.base import GIB, Limits
 class PoolSettings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     timeout_s: float = 60.0
-    memory_gib: float = 4.0
+    memory_gib: float | None = None  # None: the backend's default (Rocq 4, Lean 12, Isabelle 16)
     max_checks_per_session: int = 200
-    max_rss_gib: float = 3.0
+    max_rss_gib: float | None = None  # None: the backend's default (Rocq 3, Lean 10, Isabelle 8)
     cache_path: str | None = None  # SQLite file for the verdict cache; memory only when unset
 
     def limits(self) -> Limits:
         return Limits(
             timeout_s=self.timeout_s,
-            memory_bytes=int(self.memory_gib * GIB),
+            memory_bytes=None if self.memory_gib is None else int(self.memory_gib * GIB),
             max_checks_per_session=self.max_checks_per_session,
-            max_rss_bytes=int(self.max_rss_gib * GIB),
+            max_rss_bytes=None if self.max_rss_gib is None else int(self.max_rss_gib * GIB),
         )
 
 

@@ -22,8 +22,17 @@ from pathlib import Path
 from types import TracebackType
 
 from prover.cache import VerdictCache, request_key
-from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, Message, Session, Verdict
-from prover.report import percentile
+from prover.itp.base import (
+    Backend,
+    BackendUnavailable,
+    CheckRequest,
+    Limits,
+    Message,
+    Reason,
+    Session,
+    Verdict,
+)
+from prover.stats import percentile
 
 # How far down the queue a worker looks for a job matching its session's header (the whole queue:
 # scanning even a thousand jobs costs microseconds, a needless header switch costs 50-800 ms).
@@ -81,6 +90,7 @@ class VerifierPool:
         self.backend = backend
         self.limits = backend.limits_for(limits or Limits())
         self.cache = cache
+        self._identity = backend.identity()  # part of every cache key
         self.stats = PoolStats()
         self._max_queue = max_queue
         self._jobs: deque[_Job] = deque()
@@ -100,7 +110,7 @@ class VerifierPool:
     def submit(self, request: CheckRequest, timeout_s: float | None = None) -> Future[Verdict]:
         """Queue one check; blocks while the queue is full. Bad input resolves to a verdict."""
         future: Future[Verdict] = Future()
-        key = request_key(self.backend.name, request)
+        key = request_key(self._identity, request)
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             with self._cond:
@@ -111,7 +121,9 @@ class VerifierPool:
         try:
             header = self.backend.header_key(request)
         except ValueError as exc:
-            future.set_result(Verdict(False, "bad_statement", [Message("error", str(exc))]))
+            future.set_result(
+                Verdict(False, Reason.BAD_STATEMENT, [Message("error", str(exc))], detail=str(exc))
+            )
             return future
         job = _Job(request, header, timeout_s or self.limits.timeout_s, future, key)
         with self._cond:
@@ -179,21 +191,21 @@ class VerifierPool:
                 session, verdict = self._open(job, scratch, restart=opened > 0)
                 opened += 1
                 uses = 0
-                if session is None:
-                    self._finish(job, verdict)
+                if session is None:  # a verdict about the session, not the text: never cached
+                    self._finish(job, verdict, cache=False)
                     continue
             started = time.monotonic()
             try:
                 verdict = session.check(job.request, job.timeout_s)
             except Exception as exc:  # a backend bug must not take the worker down
-                verdict = Verdict(False, "crash", [Message("error", f"{type(exc).__name__}: {exc}")])
+                verdict = Verdict(False, Reason.CRASH, [Message("error", f"{type(exc).__name__}: {exc}")])
                 session.close()
             verdict.time_s = verdict.time_s or time.monotonic() - started
             uses += 1
             if (
                 not session.alive()
                 or uses >= self.limits.max_checks_per_session
-                or session.rss_bytes() > self.limits.max_rss_bytes
+                or session.rss_bytes() > (self.limits.max_rss_bytes or float("inf"))
             ):
                 session.close()
                 session = None
@@ -206,9 +218,10 @@ class VerifierPool:
         try:
             session = self.backend.open_session(job.header_key, scratch, self.limits)
         except BackendUnavailable as exc:
-            return None, Verdict(False, "unavailable", [Message("error", str(exc))])
+            return None, Verdict(False, Reason.UNAVAILABLE, [Message("error", str(exc))])
         except Exception as exc:  # the header does not load: every job with this header fails alike
-            return None, Verdict(False, "error", [Message("error", str(exc))], time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            return None, Verdict(False, Reason.ERROR, [Message("error", str(exc))], elapsed, detail=str(exc))
         with self._cond:
             self.stats.sessions_started += 1
             self.stats.restarts += restart
@@ -217,12 +230,12 @@ class VerifierPool:
     def _record(self, verdict: Verdict) -> None:
         self.stats.checks += 1
         self.stats.verified += verdict.verified
-        self.stats.timeouts += verdict.reason == "timeout"
-        self.stats.crashes += verdict.reason in ("crash", "memory")
+        self.stats.timeouts += verdict.reason is Reason.TIMEOUT
+        self.stats.crashes += verdict.reason in (Reason.CRASH, Reason.MEMORY)
         self.stats.latencies.append(verdict.time_s)
 
-    def _finish(self, job: _Job, verdict: Verdict) -> None:
-        if self.cache is not None:
+    def _finish(self, job: _Job, verdict: Verdict, cache: bool = True) -> None:
+        if cache and self.cache is not None:
             self.cache.put(job.cache_key, verdict)
         with self._cond:
             self._record(verdict)

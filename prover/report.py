@@ -11,13 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (nearest rank) of ``values``; 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from prover.stats import percentile
 
 
 def summarize(rows: list[dict[str, Any]]) -> str:

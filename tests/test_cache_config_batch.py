@@ -7,7 +7,7 @@ import pytest
 from prover.batch import parse_line, read_batch
 from prover.cache import VerdictCache, request_key
 from prover.config import load_settings
-from prover.itp.base import CheckRequest, Message, Verdict
+from prover.itp.base import CheckRequest, Message, Reason, Verdict
 
 
 def test_cache_key_separates_backend_statement_and_proof() -> None:
@@ -18,10 +18,50 @@ def test_cache_key_separates_backend_statement_and_proof() -> None:
     assert base != request_key("rocq", CheckRequest("ps", ""))
 
 
-def test_transient_verdicts_are_not_cached(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reason", ["timeout", "memory", "crash", "unavailable"])
+def test_transient_verdicts_are_not_cached(reason: str) -> None:
     cache = VerdictCache()
-    cache.put("k", Verdict(False, "timeout"))
+    cache.put("k", Verdict(False, Reason(reason)))
     assert cache.get("k") is None
+
+
+def test_cache_key_covers_every_setting_that_changes_a_verdict() -> None:
+    from prover.itp.rocq.backend import RocqBackend
+
+    request = CheckRequest("p", "s")
+    base = request_key(RocqBackend().identity(), request)
+    assert base == request_key(RocqBackend().identity(), request)
+    for other in (
+        RocqBackend(sandbox=False),
+        RocqBackend(extra_args=("-R", "/lib", "Lib")),
+        RocqBackend(preload=()),
+        RocqBackend(plugin=False),
+    ):
+        if other.identity() != RocqBackend().identity() or other.plugin != RocqBackend().plugin:
+            assert request_key(other.identity(), request) != base
+    identity = RocqBackend().identity()
+    assert "allowed_axioms" in identity and "coq" in identity
+
+
+def test_a_session_that_failed_to_start_is_not_cached() -> None:
+    from tests.test_pool import FakeBackend
+
+    from prover.pool import VerifierPool
+
+    cache = VerdictCache()
+    with VerifierPool(FakeBackend(), workers=1, cache=cache) as pool:
+        first = pool.check(CheckRequest("ok", "broken"))
+        second = pool.check(CheckRequest("ok", "broken"))
+    assert not first.verified and not second.cached
+    assert pool.stats.cache_hits == 0
+
+
+def test_reason_codes_are_one_enum_with_the_detail_apart() -> None:
+    verdict = Verdict(False, "forbidden: sorry is not allowed")
+    assert verdict.reason is Reason.FORBIDDEN and verdict.detail == "sorry is not allowed"
+    assert verdict.to_json()["reason"] == "forbidden"
+    with pytest.raises(ValueError):
+        Verdict(False, "made up")
 
 
 def test_cache_persists_in_sqlite(tmp_path: Path) -> None:

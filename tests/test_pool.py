@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prover.cache import VerdictCache
-from prover.itp.base import Availability, CheckRequest, Limits, Message, Verdict
+from prover.itp.base import Availability, CheckRequest, Limits, Message, Reason, StaticVerdict, Verdict
 from prover.pool import VerifierPool
 
 
@@ -55,8 +55,15 @@ class FakeBackend:
     def availability(self) -> Availability:
         return Availability(True, "fake")
 
+    def identity(self) -> str:
+        return "fake 1.0"
+
     def limits_for(self, limits: Limits) -> Limits:
         return limits
+
+    def static_check(self, request: CheckRequest) -> StaticVerdict:
+        passed = not request.proof.startswith("forbidden")
+        return StaticVerdict(passed, None if passed else Reason.FORBIDDEN)
 
     def header_key(self, request: CheckRequest) -> str:
         if request.statement == "bad":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from prover.itp.base import CheckRequest, Limits
-from prover.itp.rocq.backend import RocqSession
+from prover.itp.rocq.backend import RocqBackend, RocqSession
 from prover.itp.rocq.preload import PRELOAD_KEY
 from prover.pool import VerifierPool
 
@@ -67,7 +67,8 @@ def test_timeout_kills_and_the_next_check_still_verifies(rocq_backend: object) -
         stuck = pool.check(CheckRequest(hang, STATEMENT))
         assert stuck.reason in ("timeout", "error")  # Ltac recursion may also end in a stack overflow
         assert time.monotonic() - started < 15
-        assert pool.check(CheckRequest(PROOF, STATEMENT)).verified
+        # A fresh session's first lra proof warms the axiom cache: give it more than the hang had.
+        assert pool.check(CheckRequest(PROOF, STATEMENT), timeout_s=30).verified
 
 
 def test_memory_limit_stops_a_memory_bomb(rocq_backend: object) -> None:
@@ -76,7 +77,7 @@ def test_memory_limit_stops_a_memory_bomb(rocq_backend: object) -> None:
     )
     with VerifierPool(rocq_backend, workers=1, limits=Limits(timeout_s=30, memory_bytes=1024**3)) as pool:  # type: ignore[arg-type]
         verdict = pool.check(CheckRequest(bomb, STATEMENT))
-        assert not verdict.verified and verdict.reason in ("memory", "crash", "error", "timeout")
+        assert not verdict.verified and verdict.reason == "memory", verdict
         assert pool.check(CheckRequest(PROOF, STATEMENT)).verified
 
 
@@ -131,3 +132,58 @@ def test_option_changing_library_gets_its_own_base(rocq_backend: object) -> None
         assert pool.check(coquelicot).verified
         assert pool.check(pattern).verified
         assert pool.check(coquelicot).verified
+
+
+def test_candidate_text_cannot_fake_a_resource_failure(rocq_pool: VerifierPool) -> None:
+    proof = "Theorem t : 2 + 2 = 4.\nProof. fail \"Out of memory\". Qed.\n"
+    verdict = rocq_pool.check(CheckRequest(proof, "Theorem t : 2 + 2 = 4.\nProof.\nAdmitted.\n"))
+    assert (verdict.verified, verdict.reason) == (False, "error")
+
+
+def test_printed_control_characters_do_not_break_the_session(rocq_pool: VerifierPool) -> None:
+    proof = (
+        "From Ltac2 Require Import Ltac2.\nTheorem t : 2 + 2 = 4.\nProof.\n"
+        "  Message.print (Message.of_string (String.make 1 (Char.of_int 7))).\n  reflexivity.\nQed.\n"
+    )
+    restarts = rocq_pool.stats.restarts
+    verdict = rocq_pool.check(CheckRequest(proof, "Theorem t : 2 + 2 = 4.\nProof.\nAdmitted.\n"))
+    assert verdict.verified, verdict.messages
+    assert rocq_pool.stats.restarts == restarts
+
+
+def test_raw_control_characters_in_the_text_are_bad_input(rocq_pool: VerifierPool) -> None:
+    proof = 'Theorem t : 2 + 2 = 4.\nProof. idtac "\x07". reflexivity. Qed.\n'
+    verdict = rocq_pool.check(CheckRequest(proof, "Theorem t : 2 + 2 = 4.\nProof.\nAdmitted.\n"))
+    assert (verdict.verified, verdict.reason) == (False, "bad_input")
+    assert verdict.messages[0].line == 2
+
+
+def test_native_compute_runs_without_the_native_compiler(tmp_path: Path) -> None:
+    proof = "Theorem t : 2 + 2 = 4.\nProof. native_compute. reflexivity. Qed.\n"
+    with VerifierPool(RocqBackend(), workers=1, workdir=tmp_path) as pool:
+        assert pool.check(CheckRequest(proof)).verified
+    written = [p.name for p in tmp_path.rglob("*") if p.is_file()]
+    assert not [name for name in written if name.endswith((".cmxs", ".ml", ".cmx", ".o"))]
+
+
+def test_the_proved_name_must_be_a_constant_the_file_declares(rocq_pool: VerifierPool) -> None:
+    statement = "Theorem plus_n_O : forall n : nat, n = n + 0.\nProof.\nAdmitted.\n"
+    unrelated = rocq_pool.check(CheckRequest("Theorem x : True.\nProof. exact I. Qed.\n", statement))
+    assert (unrelated.verified, unrelated.reason) == (False, "statement_mismatch")
+    assert "Coq.Init.Peano.plus_n_O" in (unrelated.detail or "")
+    own = "Theorem plus_n_O : forall n : nat, n = n + 0.\nProof. induction n; simpl; auto. Qed.\n"
+    assert rocq_pool.check(CheckRequest(own, statement)).verified
+
+
+def test_trusted_assumptions_are_matched_by_kernel_path(rocq_pool: VerifierPool) -> None:
+    statement = (
+        "Module M.\n  Axiom f_spec : 1 = 2.\nEnd M.\nTheorem t : 1 = 2.\nProof.\nAdmitted.\n"
+    )
+    uses_trusted = "Theorem t : 1 = 2.\nProof. exact M.f_spec. Qed.\n"
+    verdict = rocq_pool.check(CheckRequest(uses_trusted, statement))
+    assert verdict.verified and verdict.axioms == ["Top.M.f_spec"]
+    # (A sentence repeating a trusted one verbatim is taken as that repeat, hence the different type.)
+    own_axiom = "Axiom f_spec : 1 = 2 /\\ True.\nTheorem t : 1 = 2.\nProof. exact (proj1 f_spec). Qed.\n"
+    verdict = rocq_pool.check(CheckRequest(own_axiom, statement))
+    assert (verdict.verified, verdict.reason) == (False, "axioms")
+    assert "Top.f_spec" in (verdict.detail or "")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from prover.itp.base import CheckRequest
-from prover.itp.rocq.plan import declared_names, plan_check
-from prover.itp.rocq.text import Sentence, declared_theorems, parse_statement, split_binders, split_sentences
+from prover.itp.rocq.plan import plan_check
+from prover.itp.rocq.text import declared_theorems, parse_statement, split_binders, split_sentences
 
 from .conftest import MINIF2F_ROCQ, needs_minif2f
 
@@ -71,13 +71,6 @@ def test_parse_statement_two_theorems() -> None:
 def test_parse_statement_trusted_prelude_declares_axioms() -> None:
     statement = parse_statement((MINIF2F_ROCQ / "valid" / "amc12a_2016_p3.v").read_text())
     assert [s.text.split()[0] for s in statement.prelude] == ["Parameter", "Axiom"]
-    assert {n for s in statement.prelude for n in declared_names(s)} == {"Rfloor", "Rfloor_spec"}
-
-
-def test_declared_names_forms() -> None:
-    assert declared_names(Sentence("Axioms (a b : nat) (c : bool).", 0)) == ["a", "b", "c"]
-    assert declared_names(Sentence("Parameter f g : nat -> nat.", 0)) == ["f", "g"]
-    assert declared_names(Sentence("Definition x := 1.", 0)) == []
 
 
 def test_as_type_without_binders_keeps_one_shape() -> None:
@@ -103,7 +96,6 @@ def test_plan_drops_trusted_repeats_once() -> None:
     proof = "Require Import Reals.\nParameter f : R.\nParameter f : R.\nTheorem t : f = f.\nProof. reflexivity. Qed."
     plan = plan_check(CheckRequest(proof, statement))
     assert [s.text for s in plan.candidate][:2] == ["Parameter f : R.", "Theorem t : f = f."]
-    assert plan.trusted_axioms == {"f"}
     assert plan.theorem_names == ["t"]
 
 

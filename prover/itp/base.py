@@ -8,7 +8,7 @@ module under ``prover/itp/``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -127,12 +127,22 @@ class StaticVerdict:
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits applied to every session process."""
+    """Resource limits applied to every session process. A memory figure left at None means the
+    backend's own default (``Backend.limits_for`` fills it in): Coq lives within 4 GiB, Lean with
+    Mathlib needs 12, so one generic number would be wrong for one of them."""
 
     timeout_s: float = 60.0
-    memory_bytes: int = 4 * GIB
+    memory_bytes: int | None = None  # RLIMIT_AS per process
     max_checks_per_session: int = 200  # recycle a process after this many checks
-    max_rss_bytes: int = 3 * GIB  # recycle a process whose resident memory grew past this
+    max_rss_bytes: int | None = None  # recycle a process whose resident memory grew past this
+
+    def with_defaults(self, memory_bytes: int, max_rss_bytes: int) -> Limits:
+        """These limits with a backend's defaults wherever the caller chose nothing."""
+        return replace(
+            self,
+            memory_bytes=memory_bytes if self.memory_bytes is None else self.memory_bytes,
+            max_rss_bytes=max_rss_bytes if self.max_rss_bytes is None else self.max_rss_bytes,
+        )
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,11 @@ class Backend(Protocol):
     name: str
 
     def availability(self) -> Availability: ...
+
+    def identity(self) -> str:
+        """The proof assistant's version and every setting that can change a verdict (allow-lists,
+        sandbox, extra arguments, …): verdicts are cached under it."""
+        ...
 
     def limits_for(self, limits: Limits) -> Limits:
         """The limits its sessions really run under: a backend may raise generic defaults it cannot

@@ -62,19 +62,45 @@ def resource_limits(memory_bytes: int, file_bytes: int = 256 * 1024**2) -> Calla
     return apply
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants (Linux ``/proc``); 0 if it is gone."""
-    total = 0
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (Linux ``/proc``); empty if it is gone."""
+    found: list[int] = []
     stack = [pid]
-    page = os.sysconf("SC_PAGE_SIZE")
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/statm") as f:
-                total += int(f.read().split()[1]) * page
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as f:
                     stack.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+        found.append(current)
+    return found
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants; 0 if it is gone."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for current in _tree(pid):
+        try:
+            with open(f"/proc/{current}/statm") as f:
+                total += int(f.read().split()[1]) * page
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def tree_peak_vm_bytes(pid: int) -> int:
+    """The largest peak address space (``VmPeak``) of ``pid`` or any descendant: how close a process
+    came to its ``RLIMIT_AS``, which says whether an allocation failure was the limit's doing."""
+    peak = 0
+    for current in _tree(pid):
+        try:
+            with open(f"/proc/{current}/status") as f:
+                for line in f:
+                    if line.startswith("VmPeak:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except (OSError, ValueError, IndexError):
+            continue
+    return peak

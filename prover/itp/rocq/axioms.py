@@ -10,25 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prover.itp.rocq.guard import ALLOWED_AXIOMS, UnexpectedAssumptions, full_path, parse_assumptions
+from prover.itp.rocq.guard import UnexpectedAssumptions, full_path, parse_assumptions
 
 # Runs one sentence in the session: (True, what it printed) or (False, the error).
 Query = Callable[[str], tuple[bool, str]]
 
 
-def allowed(path: str, trusted: set[str]) -> bool:
-    """An allow-listed axiom, or one the trusted statement itself declares (at the top level)."""
-    return path in ALLOWED_AXIOMS or (path.startswith("Top.") and path[4:] in trusted)
+def assumptions(query: Query, constant: str, plugin: bool) -> tuple[str | None, list[str]]:
+    """(why ``constant`` is ruled out whatever the allow-list says, or None; the full kernel paths of
+    the axioms it rests on). Judging the paths against the allow-list and the trusted statement's own
+    declarations is the caller's job: only it can ask Coq what the statement declared."""
+    return _with_plugin(query, constant) if plugin else _with_print(query, constant)
 
 
-def check_axioms(
-    query: Query, constant: str, trusted: set[str], plugin: bool
-) -> tuple[str | None, list[str]]:
-    """(why ``constant`` is not acceptable, or None; the full paths of the axioms it rests on)."""
-    return _with_plugin(query, constant, trusted) if plugin else _with_print(query, constant, trusted)
-
-
-def _with_plugin(query: Query, constant: str, trusted: set[str]) -> tuple[str | None, list[str]]:
+def _with_plugin(query: Query, constant: str) -> tuple[str | None, list[str]]:
     ok, output = query(f"Prover Assumptions {constant}.")
     if not ok:
         return f"Prover Assumptions failed: {output}", []
@@ -41,10 +36,10 @@ def _with_plugin(query: Query, constant: str, trusted: set[str]) -> tuple[str | 
         if kind != "AXIOM":
             return f"depends on something that is not a plain axiom: {line}", paths
         paths.append(path)
-    return _judge(paths, trusted)
+    return None, sorted(set(paths))
 
 
-def _with_print(query: Query, constant: str, trusted: set[str]) -> tuple[str | None, list[str]]:
+def _with_print(query: Query, constant: str) -> tuple[str | None, list[str]]:
     """The answers are printed text, and the candidate's notations (only-printing ones, or strings
     holding newlines) could forge lines of it. With Printing All no notation or string literal is
     printed, so every line at column 0 is a real entry and ``Expands to:`` is About's own."""
@@ -61,17 +56,15 @@ def _with_print(query: Query, constant: str, trusted: set[str]) -> tuple[str | N
         return f"depends on something that is not a plain axiom: {exc}", []
     paths: list[str] = []
     for name in names:
-        ok, about = query(f"About {name}.")
-        path = full_path(about) if ok else None
+        path = resolve(query, name)
         if path is None:
             return f"cannot resolve axiom {name}", paths
         paths.append(path)
-    return _judge(paths, trusted)
+    return None, sorted(set(paths))
 
 
-def _judge(paths: list[str], trusted: set[str]) -> tuple[str | None, list[str]]:
-    paths = sorted(set(paths))
-    for path in paths:
-        if not allowed(path, trusted):
-            return f"depends on axiom {path}, which is not allowed", paths
-    return None, paths
+def resolve(query: Query, name: str) -> str | None:
+    """The full kernel path of the constant ``name`` denotes here (``About``), or None when it is not
+    a constant (a notation, a constructor, nothing)."""
+    ok, about = query(f"About {name}.")
+    return full_path(about) if ok else None

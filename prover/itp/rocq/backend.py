@@ -18,6 +18,8 @@ How a check decides (see DESIGN.md, soundness contract):
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import secrets
 import shutil
@@ -25,12 +27,23 @@ import subprocess
 import time
 from pathlib import Path
 
-from prover.itp.base import Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
-from prover.itp.rocq.axioms import check_axioms
+from prover.itp.base import (
+    GIB,
+    Availability,
+    BackendUnavailable,
+    CheckRequest,
+    Limits,
+    Message,
+    Reason,
+    StaticVerdict,
+    Verdict,
+)
+from prover.itp.rocq.axioms import assumptions, resolve
 from prover.itp.rocq.coqide import CoqDied, CoqIdeTop, CoqTimeout, Feedback
-from prover.itp.rocq.messages import error_of, fail, positioned, reason_of, scan_sentence
+from prover.itp.rocq.guard import ALLOWED_AXIOMS, RULES
+from prover.itp.rocq.messages import error_of, fail, positioned, scan_sentence
 from prover.itp.rocq.plan import Plan, plan_check
-from prover.itp.rocq.plugin import PLUGIN, plugin_built, plugin_dir
+from prover.itp.rocq.plugin import PLUGIN, coq_version, plugin_built, plugin_dir
 from prover.itp.rocq.preload import (
     DEFAULT_PRELOAD,
     Library,
@@ -44,8 +57,16 @@ from prover.itp.rocq.preload import (
     split_key,
     uncovered_libraries,
 )
+from prover.itp.rocq.static import static_check, static_verdict
 from prover.itp.rocq.text import Sentence, split_sentences
-from prover.itp.sandbox import BWRAP_HINT, bwrap_path, resource_limits, sandboxed, tree_rss_bytes
+from prover.itp.sandbox import (
+    BWRAP_HINT,
+    bwrap_path,
+    resource_limits,
+    sandboxed,
+    tree_peak_vm_bytes,
+    tree_rss_bytes,
+)
 
 COQIDETOP = "coqidetop.opt"
 INSTALL_HINT = (
@@ -88,8 +109,26 @@ class RocqBackend:
             check = "axiom check: Print Assumptions (slower; `prover setup rocq` builds the plugin)"
         return Availability(True, f"{version}; {check}")
 
+    def identity(self) -> str:
+        return json.dumps(
+            {
+                "backend": self.name,
+                "coq": coq_version(),
+                "sandbox": self.sandbox,
+                "extra_args": list(self.extra_args),
+                "preload": list(self.preload),
+                "plugin": self.plugin,
+                "allowed_axioms": sorted(ALLOWED_AXIOMS),
+                "rules": [rule.pattern.pattern for rule in RULES],
+            },
+            sort_keys=True,
+        )
+
     def limits_for(self, limits: Limits) -> Limits:
-        return limits
+        return limits.with_defaults(memory_bytes=4 * GIB, max_rss_bytes=3 * GIB)
+
+    def static_check(self, request: CheckRequest) -> StaticVerdict:
+        return static_check(request)
 
     def header_key(self, request: CheckRequest) -> str:
         plan = plan_check(request)
@@ -150,13 +189,17 @@ class RocqSession:
         self.header_state: tuple[str, int] | None = None  # (header, state id) of the last header run
         self.excluded: list[Library] = []
         workdir.mkdir(parents=True, exist_ok=True)
-        argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", *extra_args]
+        # -native-compiler no: native_compute then runs on the VM, so neither the OCaml compiler nor
+        # the files it writes are part of what a verdict trusts.
+        argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", "-native-compiler", "no"]
+        argv += extra_args
         if sandbox:
             argv = sandboxed(argv, workdir)
         env = dict(os.environ)
         if plugin:
             env["OCAMLPATH"] = os.pathsep.join(filter(None, [str(plugin_dir()), env.get("OCAMLPATH")]))
-        self.ide = CoqIdeTop(argv, cwd=str(workdir), env=env, preexec=resource_limits(limits.memory_bytes))
+        self.memory_bytes = limits.memory_bytes or 4 * GIB
+        self.ide = CoqIdeTop(argv, cwd=str(workdir), env=env, preexec=resource_limits(self.memory_bytes))
         deadline = time.monotonic() + max(limits.timeout_s, 120.0)
         try:
             self.tip = self.ide.init(deadline)
@@ -251,7 +294,7 @@ class RocqSession:
     def _notices(self) -> str:
         return "\n".join(f.text for f in self.last.feedback if f.level == "notice")
 
-    def _run_query(self, text: str, deadline: float) -> tuple[bool, str]:
+    def _run_query(self, text: str, *, deadline: float) -> tuple[bool, str]:
         """Run one sentence: (True, what it printed) or (False, the error)."""
         error = self._exec(text, deadline)
         return (True, self._notices()) if error is None else (False, error.text)
@@ -260,16 +303,17 @@ class RocqSession:
 
     def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
         started = time.monotonic()
-        try:
-            plan = plan_check(request)
-        except ValueError as exc:
-            return Verdict(False, "bad_statement", [Message("error", str(exc))])
-        forbidden = [m for s in plan.untrusted for m in scan_sentence(request.proof, s)]
-        if forbidden:
-            return Verdict(False, "forbidden", forbidden, time.monotonic() - started)
+        refused = static_verdict(request)
+        if refused is not None:
+            return Verdict(False, refused.reason, refused.messages, time.monotonic() - started)
+        plan = plan_check(request)
         try:
             verdict = self._run(plan, request.proof, started + timeout_s)
-            if any(word in m.text for m in verdict.messages for word in _EXHAUSTION):
+            if verdict.reason is Reason.ERROR and self._exhausted():
+                verdict.reason, verdict.detail = Reason.MEMORY, "the process reached its memory limit"
+            if verdict.reason is Reason.MEMORY or any(
+                word in m.text for m in verdict.messages for word in _EXHAUSTION
+            ):
                 self.close()
             else:  # back to the header's state: the next check with this header starts there
                 self._rewind(
@@ -277,12 +321,21 @@ class RocqSession:
                 )
         except CoqTimeout:
             self.close()
-            verdict = Verdict(False, "timeout", [Message("error", f"no verdict within {timeout_s:g} s")])
+            verdict = Verdict(False, Reason.TIMEOUT, [Message("error", f"no verdict within {timeout_s:g} s")])
         except CoqDied as exc:
+            memory = self._exhausted()
             self.close()
-            verdict = Verdict(False, "crash", [Message("error", f"coqidetop died: {exc}")])
+            reason = Reason.MEMORY if memory else Reason.CRASH
+            verdict = Verdict(False, reason, [Message("error", f"coqidetop died: {exc}")])
         verdict.time_s = time.monotonic() - started
         return verdict
+
+    def _exhausted(self) -> bool:
+        """Whether the process came within reach of its address-space limit: then an allocation
+        failure was the limit's doing, whatever the messages say (a proof can print anything). The
+        failing request itself is never mapped, so the peak stays below the limit by its size: a
+        1 GiB vector pushed to 1 GiB peaks at ~83 %, a 4 GiB one at ~96 %; an idle session at ~0.6 GiB."""
+        return tree_peak_vm_bytes(self.ide.proc.pid) >= 0.75 * self.memory_bytes
 
     def _run(self, plan: Plan, proof: str, deadline: float) -> Verdict:
         nonce = "prv_" + secrets.token_hex(8)
@@ -291,8 +344,8 @@ class RocqSession:
             if failed is not None:
                 where, why = failed
                 if plan.statement is not None:
-                    return fail("bad_statement", [], f"header {where.text!r}: {why.text}")
-                return Verdict(False, reason_of(why), [positioned(why, proof, where)])
+                    return fail(Reason.BAD_STATEMENT, [], f"header {where.text!r}: {why.text}")
+                return Verdict(False, Reason.ERROR, [positioned(why, proof, where)])
         if plan.statement is not None:
             trusted = [s.text for s in plan.statement.prelude] + [
                 f"Definition {nonce}_t{i} := {t.as_type()}." for i, t in enumerate(plan.statement.targets)
@@ -300,12 +353,13 @@ class RocqSession:
             for text in trusted:
                 error = self._exec(text, deadline)
                 if error is not None:
-                    return fail("bad_statement", [], f"{text!r}: {error.text}")
+                    return fail(Reason.BAD_STATEMENT, [], f"{text!r}: {error.text}")
+        before_candidate = self.tip
         messages: list[Message] = []
         for sentence in plan.candidate:
             error = self._exec(sentence.text, deadline)
             if error is not None:
-                return Verdict(False, reason_of(error), [*messages, positioned(error, proof, sentence)])
+                return Verdict(False, Reason.ERROR, [*messages, positioned(error, proof, sentence)])
             messages.extend(
                 positioned(f, proof, sentence) for f in self.last.feedback if f.level == "warning"
             )
@@ -318,26 +372,48 @@ class RocqSession:
             f"Locate {nonce}_p.",
         ):
             if self._exec(probe, deadline) is not None:
-                return fail("incomplete", messages, "a proof or section is left open")
+                return fail(Reason.INCOMPLETE, messages, "a proof or section is left open")
         if self._notices().strip() != f"Constant Top.{nonce}_p":
-            return fail("incomplete", messages, "a module is left open")
+            return fail(Reason.INCOMPLETE, messages, "a module is left open")
         if not plan.theorem_names:
-            return fail("incomplete", messages, "the file proves no theorem")
+            return fail(Reason.INCOMPLETE, messages, "the file proves no theorem")
+        query = functools.partial(self._run_query, deadline=deadline)
+        proved: list[str] = []  # the kernel path each theorem name resolves to
         all_axioms: list[str] = []
         for i, name in enumerate(plan.theorem_names):
+            path = resolve(query, name)
+            if path is None:
+                return fail(Reason.INCOMPLETE, messages, f"theorem {name} is not a constant of the file")
+            proved.append(path)
             checked = name
             if plan.statement is not None:
+                # `@name` resolves in this same state as the About above, so it denotes `path`.
                 checked = f"{nonce}_c{i}"
                 error = self._exec(f"Definition {checked} : {nonce}_t{i} := fun _ => @{name}.", deadline)
                 if error is not None:
-                    reason = "incomplete" if "was not found" in error.text else "statement_mismatch"
-                    return fail(reason, messages, f"theorem {name}: {error.text}")
-            bad, axioms = check_axioms(
-                lambda text: self._run_query(text, deadline), checked, plan.trusted_axioms, self.plugin
-            )
+                    return fail(Reason.STATEMENT_MISMATCH, messages, f"theorem {name}: {error.text}")
+            problem, axioms = assumptions(query, checked, self.plugin)
             all_axioms.extend(a for a in axioms if a not in all_axioms)
-            if bad is not None:
-                return fail("axioms", messages, f"theorem {name}: {bad}", all_axioms)
+            if problem is not None:
+                return fail(Reason.AXIOMS, messages, f"theorem {name}: {problem}", all_axioms)
+        # Back where the candidate started, Coq itself says what existed before it ran: each proved
+        # constant must be new (not a library lemma or a trusted declaration that happens to bear the
+        # target's name), and each axiom off the allow-list must be one the trusted statement declared.
+        self._rewind(before_candidate, deadline)
+        for name, path in zip(plan.theorem_names, proved, strict=True):
+            if resolve(query, path) is not None:
+                return fail(
+                    Reason.STATEMENT_MISMATCH,
+                    messages,
+                    f"theorem {name} is {path}, which existed before the file ran",
+                )
+        for path in all_axioms:
+            if path in ALLOWED_AXIOMS:
+                continue
+            if plan.statement is None or not path.startswith("Top.") or resolve(query, path) != path:
+                return fail(
+                    Reason.AXIOMS, messages, f"depends on axiom {path}, which is not allowed", all_axioms
+                )
         return Verdict(True, None, messages, axioms=all_axioms)
 
     def _enter_header(self, header: list[Sentence], deadline: float) -> tuple[Sentence, Feedback] | None:

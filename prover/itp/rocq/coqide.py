@@ -66,6 +66,9 @@ class Answer:
 
 # Coq's XML printer emits HTML entities such as &nbsp;, which plain XML does not define.
 _XML_ENTITY = re.compile(r"&([A-Za-z]+);")
+# ... and passes through, raw, control characters a proof prints (`idtac "\a"`), which no XML parser
+# takes: they are replaced, so that a candidate's own output can never make a reply unreadable.
+_NOT_XML_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _KNOWN_ENTITIES = {"lt", "gt", "amp", "quot", "apos"}
 
 
@@ -176,7 +179,7 @@ class CoqIdeTop:
         else:
             self._pending = ""
         try:
-            self._parser.feed(_XML_ENTITY.sub(_entity, text))
+            self._parser.feed(_NOT_XML_CHAR.sub("\ufffd", _XML_ENTITY.sub(_entity, text)))
         except ET.ParseError as exc:
             raise CoqDied(f"unreadable reply from coqidetop: {exc}") from exc
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prover.itp.base import Message, Verdict
+from prover.itp.base import Message, Reason, Verdict
 from prover.itp.guard import line_col, scan
 from prover.itp.rocq.coqide import Answer, Feedback
 from prover.itp.rocq.guard import RULES
@@ -11,8 +11,8 @@ from prover.itp.rocq.text import ROCQ_SYNTAX, Sentence
 _MAX_MESSAGE_CHARS = 20_000
 
 
-def fail(reason: str, messages: list[Message], text: str, axioms: list[str] | None = None) -> Verdict:
-    return Verdict(False, reason, [*messages, Message("error", text)], axioms=axioms or [])
+def fail(reason: Reason, messages: list[Message], text: str, axioms: list[str] | None = None) -> Verdict:
+    return Verdict(False, reason, [*messages, Message("error", text)], axioms=axioms or [], detail=text)
 
 
 def scan_sentence(proof: str, sentence: Sentence) -> list[Message]:
@@ -34,10 +34,6 @@ def error_of(answer: Answer) -> Feedback:
     if errors:
         return errors[-1]
     return Feedback("error", answer.error or "error", answer.error_start, answer.error_stop)
-
-
-def reason_of(error: Feedback) -> str:
-    return "memory" if "Out of memory" in error.text else "error"
 
 
 def positioned(feedback: Feedback, proof: str, sentence: Sentence) -> Message:

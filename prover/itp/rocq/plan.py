@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prover.itp.base import CheckRequest
 from prover.itp.rocq.text import (
@@ -12,7 +12,6 @@ from prover.itp.rocq.text import (
     declared_theorems,
     leading_header,
     parse_statement,
-    split_binders,
     split_sentences,
 )
 
@@ -28,7 +27,6 @@ class Plan:
     header: list[Sentence]  # from the statement (trusted) or, without one, from the proof file
     candidate: list[Sentence]  # untrusted sentences, trusted repeats removed
     theorem_names: list[str]
-    trusted_axioms: set[str] = field(default_factory=set)  # declared by the statement's prelude
 
     @property
     def untrusted(self) -> list[Sentence]:
@@ -51,17 +49,4 @@ def plan_check(request: CheckRequest) -> Plan:
             trusted.remove(sentence.normalized)
         else:
             remaining.append(sentence)
-    axioms = {name for s in statement.prelude for name in declared_names(s)}
-    return Plan(statement, statement.header, remaining, [t.name for t in statement.targets], axioms)
-
-
-def declared_names(sentence: Sentence) -> list[str]:
-    """Names an ``Axiom``/``Parameter``-like sentence declares."""
-    match = _DECLARATION_RE.match(sentence.text)
-    if not match:
-        return []
-    body = match.group(1).strip()
-    if body.startswith("("):
-        return [n for group in re.findall(r"\(\s*([\w' ]+?)\s*:", body) for n in group.split()]
-    parts = split_binders(body)
-    return parts[0].split() if parts else []
+    return Plan(statement, statement.header, remaining, [t.name for t in statement.targets])

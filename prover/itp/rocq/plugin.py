@@ -28,7 +28,8 @@ def cache_root() -> Path:
 
 
 @functools.cache
-def _coq_version() -> str:
+def coq_version() -> str:
+    """Coq's and OCaml's versions, e.g. ``8.16.1_4.13.1`` (``none`` without Coq)."""
     coqc = shutil.which("coqc")
     if coqc is None:
         return "none"
@@ -39,7 +40,7 @@ def _coq_version() -> str:
 def plugin_dir() -> Path:
     """The OCAMLPATH entry that holds (or will hold) the findlib package ``coq-prover``."""
     source = hashlib.sha256((SOURCE / "prover_plugin.mlg").read_bytes()).hexdigest()[:12]
-    return cache_root() / "coq-plugin" / f"coq-{_coq_version()}-{source}"
+    return cache_root() / "coq-plugin" / f"coq-{coq_version()}-{source}"
 
 
 def plugin_built() -> bool:

@@ -1,0 +1,15 @@
+Require Import Arith.
+
+Module M.
+  Parameter f : nat -> nat.
+  Axiom f_spec : forall n, f n = n + 1.
+End M.
+
+Section S.
+  Hypothesis f_spec : M.f 0 = 2.
+  Theorem f_zero_two' : M.f 0 = 2.
+  Proof. exact f_spec. Qed.
+End S.
+
+Theorem f_zero_two : M.f 0 = 2.
+Proof. apply f_zero_two'. Qed.

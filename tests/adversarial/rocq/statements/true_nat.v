@@ -1,0 +1,3 @@
+Theorem two_plus_two : 2 + 2 = 4.
+Proof.
+Admitted.
