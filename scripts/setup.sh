@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp bubblewrap python3-venv
-      libcoq-core-ocaml-dev ocaml-findlib)
+      libcoq-core-ocaml-dev ocaml-findlib tmux)
 missing=()
 for deb in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

@@ -44,9 +44,8 @@ def test_cache_key_covers_every_setting_that_changes_a_verdict() -> None:
 
 
 def test_a_session_that_failed_to_start_is_not_cached() -> None:
-    from tests.test_pool import FakeBackend
-
     from prover.pool import VerifierPool
+    from tests.test_pool import FakeBackend
 
     cache = VerdictCache()
     with VerifierPool(FakeBackend(), workers=1, cache=cache) as pool:
@@ -118,7 +117,14 @@ def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
     path.write_text("[pool]\nworkers = 3\ntimeout_s = 5\n[rocq]\nsandbox = false\n")
     settings = load_settings(path)
     assert settings.pool.workers == 3 and settings.pool.timeout_s == 5.0 and not settings.rocq.sandbox
-    assert settings.pool.limits().memory_bytes == 4 * 1024**3
+    # Memory left unset means each backend's own default; a chosen value is honoured as given.
+    assert settings.pool.limits().memory_bytes is None
+    from prover.itp.rocq.backend import RocqBackend
+
+    assert RocqBackend().limits_for(settings.pool.limits()).memory_bytes == 4 * 1024**3
+    path.write_text("[pool]\nmemory_gib = 4\n")
+    chosen = load_settings(path).pool.limits()
+    assert chosen.memory_bytes == 4 * 1024**3 and RocqBackend().limits_for(chosen).memory_bytes == 4 * 1024**3
 
 
 @pytest.mark.parametrize(

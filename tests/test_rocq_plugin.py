@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,12 @@ from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
 from prover.itp.rocq.plugin import plugin_built
 from prover.pool import VerifierPool
+from tests.conftest import needs
 
 pytestmark = pytest.mark.rocq
 
 REPO = Path(__file__).resolve().parents[1]
-needs_plugin = pytest.mark.skipif(
-    not plugin_built() and not os.environ.get("PROVER_REQUIRE_ROCQ"),
-    reason="the plugin is not built (prover setup rocq)",
-)
+needs_plugin = needs(plugin_built(), "prover's Coq plugin (built by `prover setup rocq`)")
 # Cheats whose verdict rests on the axiom check itself, not on the guard or the statement check.
 AXIOM_CASES = {
     "bad_axiom_false", "bad_parameter", "bad_declare_module", "bad_spoof_full_path",

@@ -4,7 +4,7 @@
 It behaves like the server at the protocol level, on 127.0.0.1 only: prints the
 ``server "NAME" = 127.0.0.1:PORT (password "PW")`` line, closes connections whose first line is not
 the password, greets with the handshake line of the isabelle-client mock server, and answers each
-command with the recorded reply stream of the same name from shared/fixtures/isabelle-server
+command with the recorded reply stream of the same name from tests/fixtures/isabelle-server
 (``help``, ``cancel``, ``purge_theories``, ``session_build``, ``session_start``, ``session_stop``,
 ``shutdown``, ``unknown``, ``use_theories`` and its ``.Fail``/``.Sledgehammer`` variants).
 
@@ -47,9 +47,7 @@ from pathlib import Path
 from typing import Any
 
 HANDSHAKE = b'OK {"isabelle_id":"mock","isabelle_name":"Isabelle2025-2"}\n'
-DEFAULT_FIXTURES = (
-    Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "isabelle-server" / "isabelle-client-1.1.2"
-)
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isabelle-server" / "isabelle-client-1.1.2"
 RECORDED = (
     "cancel",
     "help",

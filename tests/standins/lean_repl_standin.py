@@ -7,7 +7,7 @@ request that is not JSON is an uncaught exception that ends the process) and ans
 modes:
 
 ``replay BASE``   serves the recorded transcript ``BASE.in`` -> ``BASE.expected.out`` from
-                  shared/fixtures/lean-repl: each incoming request must equal (as parsed JSON) the
+                  tests/fixtures/lean-repl: each incoming request must equal (as parsed JSON) the
                   recorded one, and gets the recorded reply text byte for byte.
 ``script FILE``   answers from rules in a JSON file, for replies no recording has (the checker's own
                   commands, cheats, hangs, crashes). A rule is ``{"cmd"|"tactic": REGEX, ...}`` plus

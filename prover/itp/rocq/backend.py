@@ -3,7 +3,7 @@
 A session loads its header (``Require Import Reals.`` …) once; a check then runs on top of that
 state and is rolled back with ``Edit_at`` (cheap), instead of starting ``coqc`` (≈0.8 s) per proof.
 
-How a check decides (see DESIGN.md, soundness contract):
+How a check decides (see docs/architecture.md, soundness contract):
 1. the guard rejects forbidden commands in the untrusted text;
 2. the trusted statement is elaborated *before* any candidate text runs, in the clean header
    context, as ``Definition <nonce>_t := forall (_ : unit) binders, type`` (the nonce is random, so

@@ -1,0 +1,145 @@
+"""``prover prove``: find a proof of one statement (or of a batch) and print it, certified.
+
+Glue between the command line and the search package: reading the inputs, streaming what the engine
+tries to stderr, and the JSON/text output. Exit codes follow the contract: 0 proved, 1 not proved,
+2 bad input or environment (raised by the caller as one-line errors).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from tqdm import tqdm
+
+from prover.pool import VerifierPool
+from prover.search.correction import Correction
+from prover.search.portfolio import SearchConfig
+from prover.search.result import Attempt, SearchResult
+from prover.search.runner import Problem, prove, repair
+
+ENGINES = ("portfolio",)  # the model and hybrid engines join with the generation backend
+EXTENSIONS = {".v": "rocq", ".lean": "lean", ".thy": "isabelle"}
+
+
+@dataclass
+class Outcome:
+    """What ``prover prove`` reports for one statement."""
+
+    name: str
+    search: SearchResult
+    correction: Correction | None = None
+
+    @property
+    def proved(self) -> bool:
+        return (self.correction is not None and self.correction.repaired) or self.search.proved
+
+    @property
+    def proof(self) -> str | None:
+        if self.correction is not None and self.correction.repaired:
+            return self.correction.proof
+        return self.search.proof
+
+    def to_json(self, engine: str, budget_s: float) -> dict[str, Any]:
+        repairs = [] if self.correction is None else [r.to_json() for r in self.correction.repairs]
+        attempts = self.search.attempts + ([] if self.correction is None else self.correction.attempts)
+        time_s = self.search.time_s + (0.0 if self.correction is None else self.correction.time_s)
+        repaired = self.correction is not None and self.correction.repaired
+        return {
+            "name": self.name,
+            "proved": self.proved,
+            "proof": self.proof,
+            "engine": engine,
+            "budget_s": budget_s,
+            "technique": "tool correction" if repaired else self.search.technique,
+            "tactics": self.search.tactics,
+            "repairs": repairs,
+            "attempts": [a.to_json() for a in attempts],
+            "partial": self.search.partial,
+            "goals_left": self.search.goals_left,
+            "time_s": round(time_s, 3),
+            "verify_time_s": round(self.search.verify_time_s, 3),
+            "error": self.search.error,
+        }
+
+
+def prove_one(
+    problem: Problem,
+    pool: VerifierPool,
+    budget_s: float,
+    start_from: str | None = None,
+    stream: IO[str] | None = None,
+) -> Outcome:
+    """Tool correction of ``start_from`` first (when given), then the portfolio with what is left of
+    the budget; ``stream`` receives one line per tactic tried."""
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="prover-prove-"))
+    correction = None
+    if start_from is not None:
+        correction = repair(problem, start_from, pool, budget_s, workdir / "repair")
+        if stream is not None:
+            for r in correction.repairs:
+                fixed = " ".join(r.replacement) or "nothing found"
+                print(f"repair at line {r.line}: {r.failing!r} -> {fixed}", file=stream)
+        if correction.repaired:
+            return Outcome(problem.name, SearchResult(problem.name, time_s=0.0), correction)
+    left = max(1.0, budget_s - (time.monotonic() - started))
+    result = prove(problem, pool, SearchConfig(budget_s=left), workdir / "search", _printer(stream))
+    return Outcome(problem.name, result, correction)
+
+
+def _printer(stream: IO[str] | None) -> Any:
+    if stream is None:
+        return None
+    started = time.monotonic()
+
+    def show(attempt: Attempt) -> None:
+        goals = "" if attempt.goals_after is None else f" -> {attempt.goals_after} goal(s)"
+        print(
+            f"{time.monotonic() - started:7.2f}s  depth {attempt.depth}  {attempt.tactic}  "
+            f"[{attempt.rule}] {attempt.outcome}{goals}",
+            file=stream,
+            flush=True,
+        )
+
+    return show
+
+
+def print_outcome(outcome: Outcome, as_json: bool, engine: str, budget_s: float) -> None:
+    if as_json:
+        print(json.dumps(outcome.to_json(engine, budget_s), ensure_ascii=False))
+        return
+    if outcome.proved and outcome.proof is not None:
+        print(outcome.proof, end="")
+        return
+    search = outcome.search
+    if search.error:
+        print(f"(* not proved: {search.error} *)")
+        return
+    print(f"(* not proved within {budget_s:g} s; best partial attempt, {search.goals_left} goal(s) left: *)")
+    for tactic in search.partial:
+        print(f"  {tactic}")
+
+
+def prove_batch(
+    problems: list[Problem], pool: VerifierPool, budget_s: float, workers: int, out: IO[str], progress: bool
+) -> int:
+    """One JSON line per problem, in input order; returns how many were proved."""
+    from prover.search.runner import prove_all
+
+    proved = 0
+    bar = tqdm(total=len(problems), unit="thm", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    with bar:
+        for result in prove_all(problems, pool, SearchConfig(budget_s=budget_s), workers):
+            outcome = Outcome(result.name, result)
+            out.write(json.dumps(outcome.to_json("portfolio", budget_s), ensure_ascii=False) + "\n")
+            out.flush()
+            proved += outcome.proved
+            bar.update(1)
+            bar.set_postfix(proved=proved, refresh=False)
+    return proved

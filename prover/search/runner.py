@@ -1,0 +1,114 @@
+"""Running the search over many statements with N workers, each proof certified by the verifier pool.
+
+Each worker thread owns one goal session at a time (a coqidetop process: the heavy work happens
+there, so threads suffice); the pool's own sessions certify what the workers find.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from prover.itp.base import CheckRequest, Verdict
+from prover.itp.rocq.goals import RocqGoalSession
+from prover.itp.rocq.text import parse_statement
+from prover.pool import VerifierPool
+from prover.search.correction import Correction, correct
+from prover.search.portfolio import SearchConfig, search
+from prover.search.result import Attempt, SearchResult
+from prover.search.tactics import EXTRA_IMPORTS, HAMMER_IMPORTS
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    statement: str
+
+
+def open_session(
+    statement: str, workdir: Path, preamble: Sequence[str] = (), theorem: str | None = None
+) -> RocqGoalSession:
+    """A session with the tactic libraries imported; fewer imports when a library clashes with the
+    statement's header (then the tactics needing it simply fail). ``preamble`` and ``theorem`` are
+    passed on (tool correction opens a proof at its failing step)."""
+    last: Exception | None = None
+    for extra in ((*EXTRA_IMPORTS, *HAMMER_IMPORTS), EXTRA_IMPORTS, ()):
+        try:
+            return RocqGoalSession(statement, extra, workdir=workdir, preamble=preamble, theorem=theorem)
+        except RuntimeError as exc:
+            last = exc
+    raise RuntimeError(str(last))
+
+
+def repair(problem: Problem, proof: str, pool: VerifierPool, budget_s: float, workdir: Path) -> Correction:
+    """Tool correction of ``proof`` (see ``correction.py``), every candidate checked by ``pool``."""
+    name = theorem_name(problem.statement)
+
+    def open_at(prefix: str, preamble: Sequence[str]) -> RocqGoalSession:
+        return open_session(prefix, workdir, preamble, name)
+
+    return correct(proof, problem.statement, name, pool.check, open_at, budget_s)
+
+
+def theorem_name(statement: str) -> str:
+    """The name of the (first) theorem a statement states; raises ``ValueError`` when none."""
+    return parse_statement(statement).targets[0].name
+
+
+def prove(
+    problem: Problem,
+    pool: VerifierPool,
+    config: SearchConfig,
+    workdir: Path,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> SearchResult:
+    started = time.monotonic()
+
+    def certify(proof: str) -> Verdict:
+        return pool.check(CheckRequest(proof, problem.statement))
+
+    try:
+        session = open_session(problem.statement, workdir)
+    except (RuntimeError, ValueError) as exc:
+        return SearchResult(problem.name, error=str(exc)[:500], time_s=time.monotonic() - started)
+    try:
+        # The budget covers opening the statement too: that is part of the per-theorem wall clock.
+        left = config.budget_s - (time.monotonic() - started)
+        local = dataclasses.replace(config, budget_s=left)
+        result = search(session, problem.statement, problem.name, local, certify, on_attempt=on_attempt)
+    finally:
+        session.close()
+    result.time_s = time.monotonic() - started
+    return result
+
+
+def prove_all(
+    problems: Sequence[Problem],
+    pool: VerifierPool,
+    config: SearchConfig,
+    workers: int = 2,
+    on_result: Callable[[SearchResult], None] | None = None,
+) -> Iterator[SearchResult]:
+    """Results in input order (each worker proves one statement at a time)."""
+    root = Path(tempfile.mkdtemp(prefix="prover-search-"))
+    slots = threading.local()
+    counter = iter(range(1 << 30))
+    lock = threading.Lock()
+
+    def job(problem: Problem) -> SearchResult:
+        if not hasattr(slots, "dir"):
+            with lock:
+                slots.dir = root / f"worker-{next(counter)}"
+        result = prove(problem, pool, config, slots.dir)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=workers) as executor:
+        yield from executor.map(job, problems)

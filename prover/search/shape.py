@@ -1,0 +1,176 @@
+"""Features of a goal's shape (types, operators, hypothesis forms) that decide which tactics to try.
+
+Features are plain strings so that the tactic table (``tactics.py``) can name them as data; a
+learned policy may later replace both. They are read from the printed goal, so they are guesses:
+a wrong one only costs time, since every tactic is checked by Coq and every proof by the pool.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from prover.itp.goals import Goal
+
+_IDENT = re.compile(r"[A-Za-z_][\w']*")
+_DECL = re.compile(r"^([A-Za-z_][\w']*(?:\s*,\s*[A-Za-z_][\w']*)*)\s*:\s*(.*)$", re.DOTALL)
+_BASE_TYPES = ("R", "Z", "nat", "C", "Q", "N", "positive", "bool")
+# Statement-level hints: a goal without variables still lives in a scope.
+_SCOPE_HINTS = {"R_scope": "R", "Z_scope": "Z", "C_scope": "C", "Q_scope": "Q", "nat_scope": "nat"}
+
+
+@dataclass(frozen=True)
+class Hyp:
+    name: str
+    type: str
+
+
+@dataclass
+class Shape:
+    """The features of a goal plus the names tactics templates may refer to."""
+
+    features: set[str] = field(default_factory=set)
+    vars_by_type: dict[str, list[str]] = field(default_factory=dict)
+    hyps: list[Hyp] = field(default_factory=list)
+    fun_defs: list[str] = field(default_factory=list)  # hypotheses `forall x, f x = …` (f not in rhs)
+    foralls: list[str] = field(default_factory=list)  # other ∀-hypotheses
+    definitions: list[str] = field(default_factory=list)  # the statement's own Definitions
+
+
+def top_level(text: str, op: str) -> bool:
+    """Whether ``op`` occurs in ``text`` outside parentheses and outside a binder's body."""
+    depth = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and text.startswith(op, i):
+            return True
+        elif depth == 0 and (text.startswith("forall ", i) or text.startswith("exists ", i)) and i > 0:
+            return False  # what follows is under a binder
+        i += 1
+    return False
+
+
+def parse_hyps(goal: Goal) -> tuple[list[Hyp], dict[str, list[str]]]:
+    hyps: list[Hyp] = []
+    by_type: dict[str, list[str]] = {}
+    for text in goal.hypotheses:
+        match = _DECL.match(text)
+        if not match:
+            continue
+        names = [n.strip() for n in match.group(1).split(",")]
+        type_ = match.group(2).strip()
+        if ":=" in type_:  # a local definition `x := v : T`
+            type_ = type_.split(":")[-1].strip()
+        simple = type_.replace("(", "").replace(")", "").strip()
+        if simple in _BASE_TYPES or re.fullmatch(r"(?:\w+ -> )+\w+", simple):
+            for name in names:
+                by_type.setdefault(simple, []).append(name)
+        else:
+            hyps.extend(Hyp(name, type_) for name in names)
+    return hyps, by_type
+
+
+def _binds_variable(type_: str, variables: set[str]) -> bool:
+    """`x = e` or `e = x` with x a variable: something `subst` can eliminate."""
+    words = type_.split()
+    if re.match(r"^[A-Za-z_][\w']* = ", type_) and words[0] in variables:
+        return True
+    return bool(re.search(r" = [A-Za-z_][\w']*$", type_)) and words[-1] in variables
+
+
+def _fun_def(hyp: Hyp, functions: set[str]) -> bool:
+    """`forall x y, f x y = rhs` with f not on the right: rewriting with it always terminates."""
+    match = re.match(r"^forall [^,]*, \(?([A-Za-z_][\w']*) [^=]*?= (.*)$", hyp.type, re.DOTALL)
+    if not match or match.group(1) not in functions:
+        return False
+    return match.group(1) not in _IDENT.findall(match.group(2))
+
+
+def shape_of(
+    goal: Goal, statement_features: frozenset[str] = frozenset(), definitions: tuple[str, ...] = ()
+) -> Shape:
+    hyps, by_type = parse_hyps(goal)
+    shape = Shape(set(statement_features), by_type, hyps, definitions=list(definitions))
+    f = shape.features
+    concl = goal.conclusion
+    for type_ in by_type:
+        if "->" in type_:
+            f.add("fun")
+            f.add(f"fun_{type_.split()[-1]}")
+        else:
+            f.add(type_)
+    everything = " ".join([concl, *(h.type for h in hyps)])
+    words = set(_IDENT.findall(everything))
+    for word, feature in (
+        ("sqrt", "sqrt"), ("Rabs", "abs"), ("Z.abs", "abs"), ("Rpower", "transc"), ("ln", "transc"),
+        ("exp", "transc"), ("sin", "trig"), ("cos", "trig"), ("tan", "trig"), ("INR", "R"), ("IZR", "R"),
+        ("Ci", "C"), ("Re", "C"), ("Im", "C"), ("modulo", "mod"), ("mod", "mod"), ("div", "div_int"),
+        ("Z.div", "div_int"), ("sum_f_R0", "sum"), ("fold_left", "sum"), ("fold_right", "sum"),
+        ("gcd", "gcd"), ("lcm", "gcd"), ("prime", "prime"), ("Zeven", "parity"), ("Nat.even", "parity"),
+        ("Nat.odd", "parity"), ("even", "parity"), ("odd", "parity"), ("fact", "fact"), ("up", "floor"),
+        ("Int_part", "floor"), ("IZR", "IZR"), ("INR", "INR"),
+    ):
+        if word in words or word in everything:
+            f.add(feature)
+    if "/" in everything:
+        f.add("div")
+    if "^" in everything or "pow" in words:
+        f.add("pow")
+    if "Z.rem" in everything or "Z.modulo" in everything:
+        f.add("mod")
+    if concl.startswith(("forall ", "~")) or top_level(concl, "->"):
+        f.add("intro")
+    for op, name in (("/\\", "and"), ("\\/", "or"), ("<->", "iff")):
+        if top_level(concl, op):
+            f.add(f"concl_{name}")
+        if any(top_level(h.type, op) for h in hyps if not h.type.startswith("forall")):
+            f.add(f"hyp_{name}")
+    if concl.startswith("exists"):
+        f.add("concl_ex")
+    if any(h.type.startswith("exists") for h in hyps):
+        f.add("hyp_ex")
+    if re.search(r"(?<![<>])=(?!=)", concl) and not top_level(concl, "->"):
+        f.add("concl_eq")
+    if top_level(concl, "<>"):
+        f.add("concl_neq")
+    if re.search(r"<>|<|>|<=|>=", concl):
+        f.add("concl_ineq")
+    variables = {n for names in by_type.values() for n in names}
+    if not words & variables:
+        f.add("closed")
+    if any(top_level(h.type, "<>") for h in hyps):
+        f.add("hyp_neq")
+    functions = {n for t, names in by_type.items() if "->" in t for n in names}
+    for hyp in hyps:
+        if hyp.type.startswith("forall"):
+            if _fun_def(hyp, functions):
+                shape.fun_defs.append(hyp.name)
+            else:
+                shape.foralls.append(hyp.name)
+        elif _binds_variable(hyp.type, variables):
+            f.add("hyp_var_eq")
+    if shape.fun_defs:
+        f.add("fun_def")
+    if shape.foralls:
+        f.add("hyp_forall")
+    if definitions:
+        f.add("definitions")
+    if not hyps:
+        f.add("no_hyps")
+    return shape
+
+
+def statement_features(statement: str) -> frozenset[str]:
+    found = {feature for hint, feature in _SCOPE_HINTS.items() if f"Open Scope {hint}" in statement}
+    if "Coquelicot" in statement:
+        found.add("coquelicot")
+    return frozenset(found)
+
+
+def statement_definitions(statement: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"^\s*(?:Definition|Fixpoint)\s+([A-Za-z_][\w']*)", statement, re.MULTILINE))
