@@ -265,6 +265,16 @@ def cmd_repl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate a search engine on a benchmark split, or compare two results (prover/evaluate)."""
+    from prover.evaluate.command import cmd_eval as run_eval
+
+    try:
+        return run_eval(args)
+    except ValueError as exc:  # one-line input/environment errors
+        raise UsageError(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prover", description=__doc__)
     parser.add_argument("--version", action="version", version=f"prover {__version__}")
@@ -421,6 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="proof assistant (default: from the file extension, else rocq)",
     )
     repl.set_defaults(func=cmd_repl)
+
+    from prover.evaluate.command import add_parser as add_eval_parser
+
+    add_eval_parser(sub, common).set_defaults(func=cmd_eval)
 
     report = sub.add_parser("report", help="summarize a JSONL file of batch verdicts as a table")
     report.add_argument(

@@ -1,0 +1,7 @@
+"""``python -m prover.evaluate --benchmark NAME --split valid|test …``: ``prover eval`` on its own."""
+
+import sys
+
+from prover.evaluate.command import main
+
+sys.exit(main())
