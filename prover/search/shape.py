@@ -15,6 +15,9 @@ from prover.itp.goals import Goal
 _IDENT = re.compile(r"[A-Za-z_][\w']*")
 _DECL = re.compile(r"^([A-Za-z_][\w']*(?:\s*,\s*[A-Za-z_][\w']*)*)\s*:\s*(.*)$", re.DOTALL)
 _BASE_TYPES = ("R", "Z", "nat", "C", "Q", "N", "positive", "bool")
+_LIST_WORDS = {"seq", "map", "fold_right", "fold_left", "list_sum", "filter"}
+# `n < 10`, `n <= 7`: a nat variable bounded by a literal (enumerable cases).
+_UPPER_BOUND = re.compile(r"(?:^|[(\s])([A-Za-z_][\w']*) <=? \d+(?:$|[)\s])")
 # Statement-level hints: a goal without variables still lives in a scope.
 _SCOPE_HINTS = {"R_scope": "R", "Z_scope": "Z", "C_scope": "C", "Q_scope": "Q", "nat_scope": "nat"}
 
@@ -119,6 +122,14 @@ def shape_of(
             f.add(feature)
     if "/" in everything:
         f.add("div")
+    if any("/" in h.type for h in hyps):
+        f.add("hyp_div")
+    if "of_num_uint" in everything:  # a nat literal too big for unary: Coq keeps it symbolic
+        f.add("big_nat")
+    if words & _LIST_WORDS:
+        f.add("list")
+    if "list_sum" in words:
+        f.add("list_sum")
     if "^" in everything or "pow" in words:
         f.add("pow")
     if "Z.rem" in everything or "Z.modulo" in everything:
@@ -143,6 +154,11 @@ def shape_of(
     variables = {n for names in by_type.values() for n in names}
     if not words & variables:
         f.add("closed")
+    if not set(_IDENT.findall(concl)) & variables:
+        f.add("concl_closed")
+    nat_vars = set(by_type.get("nat", []))
+    if any(m.group(1) in nat_vars for h in hyps for m in _UPPER_BOUND.finditer(h.type)):
+        f.add("hyp_bound")
     if any(top_level(h.type, "<>") for h in hyps):
         f.add("hyp_neq")
     functions = {n for t, names in by_type.items() if "->" in t for n in names}

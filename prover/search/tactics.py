@@ -63,6 +63,33 @@ _SQRT_FACTS = (
 _C_UNFOLD = "unfold Cmult, Cplus, Cminus, Copp, Ci, RtoC, Cdiv, Cinv in *; simpl in *"
 _C_SPLIT = f"apply injective_projections; simpl; {_C_UNFOLD}."
 
+# Qualified names: the statement may not import ZArith/Arith, only what EXTRA_IMPORTS pulls in.
+_Z = "Coq.ZArith.BinInt.Z"
+_N2Z = "Coq.ZArith.Znat.Nat2Z"
+# A nat literal Coq keeps as `Nat.of_num_uint …` (too big for unary) becomes `Z.to_nat <Z literal>`,
+# which lia/zify understand; the equation is checked by `Nat.eqb` in the VM (fine up to ~10^6).
+_NAT_LIT_STEP = (
+    f"let z := eval vm_compute in ({_Z}.of_num_uint u) in replace (Nat.of_num_uint u) with ({_Z}.to_nat z) "
+    "in * by (apply Coq.Arith.PeanoNat.Nat.eqb_eq; vm_compute; reflexivity)"
+)
+_NAT_LITS = (
+    f"repeat match goal with |- context [Nat.of_num_uint ?u] => {_NAT_LIT_STEP} "
+    f"| H : context [Nat.of_num_uint ?u] |- _ => {_NAT_LIT_STEP} end."
+)
+# A closed nat equation computed in Z (binary) instead of unary nat.
+_NAT_TO_Z = (
+    f"apply {_N2Z}.inj; {{unfold}}rewrite ?{_N2Z}.inj_mod, ?{_N2Z}.inj_div, ?{_N2Z}.inj_add, "
+    f"?{_N2Z}.inj_mul, ?{_N2Z}.inj_pow, ?Coq.ZArith.Znat.Z2Nat.id by lia; vm_compute; reflexivity."
+)
+_LIST_UNFOLD = "cbn [fold_right fold_left map seq]"
+# Denominators in hypotheses: prove each non-zero (from a `<>` hypothesis), then clear the fractions.
+_DIV_HYPS = (
+    "repeat match goal with H : context [_ / ?d] |- _ => lazymatch goal with _ : d <> 0 |- _ => fail "
+    "| _ => assert (d <> 0) by (first [lra | intro; match goal with H1 : _ <> _ |- _ => apply H1; lra end]) "
+    "end end; repeat match goal with H : context [_ / _] |- _ => field_simplify_eq in H; try assumption; "
+    "revert H end; intros."
+)
+
 TABLE: tuple[Rule, ...] = (
     # -- preprocessing ----------------------------------------------------------------------------
     Rule("intros", "norm", "intros.", 0, when=("intro",), timeout_s=2),
@@ -70,6 +97,17 @@ TABLE: tuple[Rule, ...] = (
     Rule("subst", "norm", "subst.", 0.3, when=("hyp_var_eq",), timeout_s=2),
     Rule("unfold_defs", "norm", "unfold {defs} in *.", 0.3, when=("definitions",), timeout_s=2),
     Rule("rewrite_fundefs", "norm", "{fundefs}", 0.3, when=("fun_def",), timeout_s=3),
+    Rule("nat_literals", "norm", _NAT_LITS, 0.25, when=("big_nat",), timeout_s=4),
+    Rule("map_fundef", "pre", "rewrite ?(map_ext _ _ {fundef}) in *.", 0.2, when=("list", "fun_def"),
+         timeout_s=2),
+    Rule("list_unfold", "pre", f"{_LIST_UNFOLD} in *.", 1.0, when=("list",), timeout_s=3),
+    Rule("list_sum_unfold", "pre", f"{_LIST_UNFOLD[:-1]} list_sum] in *.", 1.1, when=("list_sum",),
+         timeout_s=3),
+    Rule("div_hyps", "pre", _DIV_HYPS, 0.9, when=("R", "hyp_div"), timeout_s=4),
+    Rule("inr_push", "pre", "rewrite ?S_INR, ?plus_INR, ?mult_INR, ?pow_INR in *; simpl INR in *.", 1.4,
+         when=("INR",), timeout_s=2),
+    Rule("izr_push", "pre", "rewrite ?plus_IZR, ?mult_IZR, ?opp_IZR, ?minus_IZR in *.", 1.4, when=("IZR",),
+         timeout_s=2),
     Rule("split", "pre", "split.", 0.5, any_of=("concl_and", "concl_iff"), timeout_s=2),
     Rule("destruct_or", "pre", "repeat match goal with H : _ \\/ _ |- _ => destruct H end.", 1.0,
          when=("hyp_or",), timeout_s=2),
@@ -93,6 +131,11 @@ TABLE: tuple[Rule, ...] = (
     Rule("cases_small", "pre", "destruct {v} as [|[|[|[|[|[|{v}]]]]]]; simpl in *.", 2.5,
          when=("nat",), timeout_s=2),
     Rule("exists_solve", "pre", "eexists.", 3.0, when=("concl_ex",), timeout_s=2),
+    Rule("exists_0", "pre", "exists 0.", 2.8, when=("concl_ex",), unless=("R", "C"), timeout_s=2),
+    Rule("exists_1", "pre", "exists 1.", 2.9, when=("concl_ex",), unless=("R", "C"), timeout_s=2),
+    Rule("enum_bounded", "pre",
+         "do 30 try (destruct {v} as [|{v}]; [|try (exfalso; lia)]); simpl in *.", 1.8,
+         when=("nat", "hyp_bound"), timeout_s=4),
     Rule("left", "pre", "left.", 3.0, when=("concl_or",), timeout_s=2),
     Rule("right", "pre", "right.", 3.0, when=("concl_or",), timeout_s=2),
     Rule("simpl", "pre", "simpl in *.", 3.0, timeout_s=2),
@@ -103,6 +146,10 @@ TABLE: tuple[Rule, ...] = (
     Rule("lra", "close", "lra.", 0.4, when=("R",), timeout_s=3),
     Rule("vm_compute", "close", "vm_compute; reflexivity.", 0.6, when=("closed",), unless=("R",),
          timeout_s=4),
+    Rule("nat_to_Z", "close", _NAT_TO_Z.replace("{unfold}", ""), 0.35, when=("concl_eq", "concl_closed"),
+         unless=("R", "C"), timeout_s=6),
+    Rule("nat_to_Z_list", "close", _NAT_TO_Z.replace("{unfold}", f"{_LIST_UNFOLD}; "), 0.05,
+         when=("concl_eq", "concl_closed", "list"), unless=("R", "C"), timeout_s=6),
     Rule("zify_divmod", "close", "zify; Z.to_euclidean_division_equations; nia.", 1.2,
          any_of=("mod", "div_int"), unless=("R",), timeout_s=6),
     Rule("nia", "close", "nia.", 1.0, unless=("R",), timeout_s=6),
@@ -145,6 +192,10 @@ def expand(rule: Rule, shape: Shape) -> Iterator[str]:
     if "{defs}" in tactic:
         if shape.definitions:
             yield tactic.replace("{defs}", ", ".join(shape.definitions))
+        return
+    if "{fundef}" in tactic:
+        for h in shape.fun_defs[:2]:
+            yield tactic.replace("{fundef}", h)
         return
     if "{h}" in tactic:
         for h in shape.foralls[:3]:
