@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from prover.itp.base import GIB, BackendUnavailable, CheckRequest, Limits, Message
+from prover.itp.base import GIB, BackendUnavailable, CheckRequest, Limits, Message, Reason
 from prover.itp.isabelle.backend import (
     INSTALL_HINT,
     IsabelleBackend,
@@ -30,13 +30,11 @@ from prover.itp.isabelle.hammer import sledgehammer
 from prover.itp.isabelle.server import started_processes
 from prover.itp.isabelle.theory import prepare
 from prover.pool import VerifierPool
-from tests.conftest import SHARED
+from tests.conftest import ISABELLE_FIXTURES as FIXTURES
+from tests.conftest import needs
 from tests.standins.isabelle_server_standin import process_gone, write_fake_isabelle
 
-FIXTURES = SHARED / "fixtures" / "isabelle-server" / "isabelle-client-1.1.2"
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason="needs the recorded streams in ../shared/fixtures/isabelle-server"
-)
+needs_fixtures = needs(FIXTURES.is_dir(), f"the recorded server reply streams in {FIXTURES}")
 
 STATEMENT = (
     "theory mathd_algebra_478 imports Complex_Main\nbegin\n\n"
@@ -127,7 +125,7 @@ def test_available_with_an_isabelle_executable(tmp_path: Path) -> None:
 def test_generic_memory_limits_are_raised_but_chosen_ones_kept() -> None:
     backend = IsabelleBackend(IsabelleConfig(executable="isabelle-not-installed-here"))
     raised = backend.limits_for(Limits())
-    assert raised.max_rss_bytes == backend.config.max_rss_bytes > Limits().max_rss_bytes
+    assert raised.max_rss_bytes == backend.config.max_rss_bytes and Limits().max_rss_bytes is None
     assert raised.memory_bytes == backend.config.memory_bytes and raised.timeout_s == Limits().timeout_s
     chosen = Limits(memory_bytes=GIB, max_rss_bytes=2 * GIB)
     assert backend.limits_for(chosen) == chosen
@@ -190,7 +188,7 @@ def test_failed_proof_errors_point_into_the_candidate(open_session: OpenSession)
 @needs_fixtures
 def test_forbidden_proofs_never_reach_the_server(open_session: OpenSession, tmp_path: Path) -> None:
     verdict = open_session().check(CheckRequest("using assms sorry", STATEMENT), timeout_s=10)
-    assert verdict.reason == "forbidden: sorry" and verdict.messages[0].line == 1
+    assert (verdict.reason, verdict.detail, verdict.messages[0].line) == (Reason.FORBIDDEN, "sorry", 1)
     assert "use_theories" not in (tmp_path / "seen" / "commands.jsonl").read_text()
 
 
@@ -269,7 +267,8 @@ def _recorded_run(stream: str = "use_theories") -> tuple[TheoryRun, Built, str]:
 
 @needs_fixtures
 def test_recorded_success_is_verified() -> None:
-    assert judge(*_recorded_run()) == (None, [])
+    verdict = judge(*_recorded_run())
+    assert verdict.verified and verdict.reason is None and verdict.messages == []
 
 
 @needs_fixtures
@@ -296,16 +295,19 @@ def test_anything_short_of_a_clean_consolidated_theory_is_not_verified(
 ) -> None:
     run, built, name = _recorded_run()
     change(run)
-    assert judge(run, built, name)[0] == reason
+    assert judge(run, built, name).reason == reason
 
 
 @needs_fixtures
 def test_recorded_failure_and_task_failure() -> None:
     run, built, name = _recorded_run("use_theories.Fail")
-    reason, messages = judge(run, built, name)
-    assert reason == "error" and "Failed to finish proof" in messages[0].text
-    assert judge(TheoryRun(False, False, [], None, "Interrupt"), built, name) == (
-        "error: Interrupt",
+    verdict = judge(run, built, name)
+    assert verdict.reason == "error" and "Failed to finish proof" in verdict.messages[0].text
+    assert verdict.detail is not None and "Failed to finish proof" in verdict.detail
+    failed = judge(TheoryRun(False, False, [], None, "Interrupt"), built, name)
+    assert (failed.reason, failed.detail, failed.messages) == (
+        Reason.ERROR,
+        "Interrupt",
         [Message("error", "Interrupt")],
     )
 
@@ -322,5 +324,9 @@ def test_pool_runs_isabelle_sessions_per_worker(tmp_path: Path) -> None:
     ]
     with VerifierPool(backend, workers=2, limits=Limits(timeout_s=10), workdir=tmp_path / "pool") as pool:
         verdicts = list(pool.map(requests * 2))
-    assert [v.reason for v in verdicts] == [None, "error", "forbidden: sorry"] * 2
+    assert [(v.reason, v.detail if v.reason == "forbidden" else None) for v in verdicts] == [
+        (None, None),
+        (Reason.ERROR, None),
+        (Reason.FORBIDDEN, "sorry"),
+    ] * 2
     assert pool.stats.sessions_started <= 2 and pool.stats.crashes == 0

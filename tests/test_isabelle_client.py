@@ -1,6 +1,6 @@
 """The Isabelle server client against the recorded reply streams, served by the stand-in.
 
-Every one of the 11 recorded streams in shared/fixtures/isabelle-server goes through the real
+Every one of the 11 recorded streams in tests/fixtures/isabelle-server goes through the real
 client over a 127.0.0.1 socket and must parse into exactly the messages of its ``.parsed.json``.
 """
 
@@ -30,14 +30,12 @@ from prover.itp.isabelle.client import (
     parse_server_line,
 )
 from prover.itp.isabelle.server import ServerProcess, started_processes
-from tests.conftest import SHARED
+from tests.conftest import ISABELLE_FIXTURES as FIXTURES
+from tests.conftest import needs
 from tests.standins import isabelle_server_standin as standin
 from tests.standins.isabelle_server_standin import process_gone
 
-FIXTURES = SHARED / "fixtures" / "isabelle-server" / "isabelle-client-1.1.2"
-pytestmark = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason="needs the recorded streams in ../shared/fixtures/isabelle-server"
-)
+pytestmark = needs(FIXTURES.is_dir(), f"the recorded server reply streams in {FIXTURES}")
 
 StartStandin = Callable[..., ServerProcess]
 

@@ -10,11 +10,12 @@ import re
 
 import pytest
 
+from prover.itp.base import Reason
 from prover.itp.isabelle.file import Built, Piece
 from prover.itp.isabelle.guard import HEAP_IMPORTS
 from prover.itp.isabelle.text import mask, symbol_starts, to_ascii_symbols
 from prover.itp.isabelle.theory import Rejected, parse_target, prepare
-from tests.conftest import REPO, SHARED
+from tests.conftest import DATA, REPO, needs
 
 HEADER = "theory mathd_algebra_478 imports\n  Complex_Main\nbegin\n\n"
 THEOREM = (
@@ -39,6 +40,11 @@ def built(candidate: str, statement: str | None = STATEMENT) -> Built:
     result = prepare(candidate, statement, "Prover_Check_t")
     assert isinstance(result, Built), result
     return result
+
+
+def full_reason(result: Rejected) -> str:
+    """``reason: detail``, the way the two fields read together."""
+    return str(result.reason) if result.detail is None else f"{result.reason}: {result.detail}"
 
 
 def rejected(candidate: str, statement: str | None = STATEMENT) -> Rejected:
@@ -112,6 +118,35 @@ EXPLOITS = {
         "forbidden: ML",
     ),
     "second_theory_header": (full("theory Other imports Main begin\n"), "forbidden: structure"),
+    "mixfix_cartouche_numeral": (
+        full('definition sixty_five :: real (‹65›) where "sixty_five = 0"\n'),
+        "forbidden: mixfix",
+    ),
+    "mixfix_open_close_identifier": (
+        full('definition fake_v :: real (\\<open>v\\<close>) where "fake_v = 65"\n'),
+        "forbidden: mixfix",
+    ),
+    "mixfix_template_cartouche": (
+        full(
+            'definition op :: "real \\<Rightarrow> real \\<Rightarrow> real" (‹_ ⊕ _›) where "op a b = a"\n'
+        ),
+        "forbidden: mixfix",
+    ),
+    "abbreviation_without_syntax": (
+        full('abbreviation v where "v \\<equiv> (65::real)"\n'),
+        "forbidden: declaration",
+    ),
+    "including_a_bundle": (full(proof="\n  including foo using assms by simp\n"), "forbidden: syntax"),
+    "write_in_a_proof": (
+        full(proof='\nproof -\n  write times (infixl "+" 65)\n  show ?thesis using assms by simp\nqed\n'),
+        "forbidden: syntax",
+    ),
+    "ML_antiquotation_in_text_string": (full('text "@{ML ‹Thm.assume›}"\n'), "forbidden: ML"),
+    "ML_control_antiquotation_in_formal_comment": (
+        full("\\<comment> ‹\\<^ML>‹Thm.assume››\n"),
+        "forbidden: ML",
+    ),
+    "value_antiquotation": (full('text ‹@{value "1 + (1::nat)"}›\n'), "forbidden: code_eval"),
 }
 
 
@@ -119,7 +154,7 @@ EXPLOITS = {
 def test_exploit_is_rejected(case: str) -> None:
     candidate, reason = EXPLOITS[case]
     result = rejected(candidate)
-    assert result.reason == reason
+    assert full_reason(result) == reason
     assert all(m.severity == "error" and m.line is not None for m in result.messages)
 
 
@@ -130,7 +165,7 @@ def test_exploit_positions_point_into_the_candidate() -> None:
 
 def test_sorry_is_rejected_without_a_statement_too() -> None:
     assert (
-        rejected('theory X imports Main begin\nlemma "False" sorry\nend\n', statement=None).reason
+        full_reason(rejected('theory X imports Main begin\nlemma "False" sorry\nend\n', statement=None))
         == "forbidden: sorry"
     )
 
@@ -163,6 +198,18 @@ ALLOWED = {
     "config_inside_the_proof": full(proof="\n  using [[simp_trace]] assms by simp\n"),
     "allowed_extra_import": full(header='theory X imports Complex_Main "HOL-Library.Sum_of_Squares" begin\n'),
     "identifier_containing_keywords": full('lemma oops_sorry_ML: "True" by simp\n'),
+    "text_prose_about_ML_and_tactics": full("text ‹No ML, no tactic, no oracle, no notation.›\n"),
+    "section_prose": full("section ‹The ML tactic›\nsubsection \\<open>oracle\\<close>\n"),
+    "formal_comment_prose": full("\\<comment> ‹tactic: simp; ML: none›\n"),
+    "txt_prose_in_a_proof": full(
+        proof="\nproof -\n  txt ‹the tactic›\n  show ?thesis using assms by simp\nqed\n"
+    ),
+    "antiquotation_in_a_plain_comment": full("(* @{ML ‹Thm.assume›} *)\n"),
+    "harmless_antiquotations": full('text ‹@{thm add.commute}, @{term "x + 1"}, \\<^term>‹x››\n'),
+    "subscripts": full('lemma sub: "(x\\<^sub>1::nat) = x\\<^sub>1" by simp\n'),
+    "statement_copy_in_unicode_with_cartouches": full()
+    .replace('"v = 65"', "‹v = 65›")
+    .replace("\\<and>", "∧"),
 }
 
 
@@ -287,10 +334,10 @@ def test_header_theory_imports_equal_the_heap_allow_list() -> None:
     assert "Prover_Header" in (REPO / "isabelle" / "ROOT").read_text()
 
 
-MINIF2F = SHARED / "data" / "minif2f-isabelle" / "minif2f_isabelle.jsonl"
+MINIF2F = DATA / "minif2f-isabelle" / "minif2f_isabelle.jsonl"
 
 
-@pytest.mark.skipif(not MINIF2F.is_file(), reason="needs ../shared/data/minif2f-isabelle")
+@needs(MINIF2F.is_file(), f"the miniF2F Isabelle statements in {MINIF2F}")
 def test_every_minif2f_statement_parses_and_accepts_its_own_copy() -> None:
     rows = [json.loads(line) for line in MINIF2F.read_text().splitlines()]
     assert len(rows) == 488
@@ -316,17 +363,18 @@ def test_every_minif2f_statement_parses_and_accepts_its_own_copy() -> None:
 )
 def test_text_after_the_statement_must_start_a_proof(candidate: str) -> None:
     result = rejected(candidate)
-    assert result.reason in ("forbidden: structure", "statement_mismatch")
+    assert full_reason(result) == "forbidden: structure" or result.reason == Reason.STATEMENT_MISMATCH
     assert (
         any("must be a proof command" in m.text for m in result.messages)
-        or result.reason == "statement_mismatch"
+        or result.reason == Reason.STATEMENT_MISMATCH
     )
 
 
 def test_bare_body_that_extends_the_statement_is_refused_as_structure() -> None:
     result = rejected('if "False" by simp')
     assert (
-        result.reason == "forbidden: structure" and "'if' must be a proof command" in result.messages[0].text
+        full_reason(result) == "forbidden: structure"
+        and "'if' must be a proof command" in result.messages[0].text
     )
 
 
@@ -336,7 +384,7 @@ def test_helper_text_after_the_trusted_preamble_must_start_a_command() -> None:
     )
     candidate = 'theory P imports Main begin\nfor x :: nat\ntheorem p: "d = 2"\n  by (simp add: d_def)\nend\n'
     result = rejected(candidate, statement)
-    assert result.reason == "forbidden: structure" and result.messages[0].line == 2
+    assert full_reason(result) == "forbidden: structure" and result.messages[0].line == 2
 
 
 def test_empty_proof_is_incomplete() -> None:

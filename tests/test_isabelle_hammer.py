@@ -9,18 +9,12 @@ import pytest
 from prover.itp.isabelle.file import Built
 from prover.itp.isabelle.hammer import HEURISTIC_METHODS, Suggestion, parse_suggestions
 from prover.itp.isabelle.theory import prepare
-from tests.conftest import SHARED
+from tests.conftest import ISABELLE_FIXTURES, needs
 
-RECORDED = (
-    SHARED
-    / "fixtures"
-    / "isabelle-server"
-    / "isabelle-client-1.1.2"
-    / "use_theories.Sledgehammer.parsed.json"
-)
+RECORDED = ISABELLE_FIXTURES / "use_theories.Sledgehammer.parsed.json"
 
 
-@pytest.mark.skipif(not RECORDED.is_file(), reason="needs ../shared/fixtures/isabelle-server")
+@needs(RECORDED.is_file(), f"the recorded Sledgehammer reply {RECORDED}")
 def test_recorded_sledgehammer_reply() -> None:
     finished = json.loads(RECORDED.read_text())[-1]
     assert finished["reply"] == "FINISHED"

@@ -23,13 +23,13 @@ from prover.itp.lean.protocol import (
     parse_reply,
 )
 from prover.itp.lean.repl import ReplLaunch, ReplProcess
-from tests.conftest import SHARED
+from tests.conftest import LEAN_REPL_FIXTURES as FIXTURES
+from tests.conftest import needs
 from tests.standins.lean_repl_standin import read_fixture
 
-FIXTURES = SHARED / "fixtures" / "lean-repl"
 STANDIN = Path(__file__).parent / "standins" / "lean_repl_standin.py"
 BASES = sorted(p.with_suffix("") for p in [*FIXTURES.glob("*.in"), *FIXTURES.glob("Mathlib/*.in")])
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"recorded transcripts not found at {FIXTURES}")
+pytestmark = needs(FIXTURES.is_dir(), f"the recorded REPL transcripts in {FIXTURES}")
 
 
 def fixture_id(base: Path) -> str:

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from prover.itp.base import GIB, BackendUnavailable, CheckRequest, Limits
+from prover.itp.base import GIB, BackendUnavailable, CheckRequest, Limits, Reason
 from prover.itp.lean.backend import LeanBackend, LeanConfig, LeanSession
 from prover.itp.lean.repl import ReplCrashed, ReplLaunch, ReplProcess, ReplTimeout
 from prover.itp.lean.statement import DEFAULT_HEADER
+from tests.conftest import needs
 
 STANDIN = Path(__file__).parent / "standins" / "lean_repl_standin.py"
 HEADER = DEFAULT_HEADER.text
@@ -181,7 +182,7 @@ def test_reply_level_rejections(tmp_path: Path, override: dict[str, Any], reason
     finally:
         session.close()
     assert not verdict.verified
-    assert verdict.reason is not None and verdict.reason.startswith(reason)
+    assert verdict.reason is not None and f"{verdict.reason}: {verdict.detail}".startswith(reason)
     assert verdict.messages
 
 
@@ -239,7 +240,7 @@ def test_without_statement_every_theorem_needs_an_axiom_report(tmp_path: Path) -
     finally:
         session.close()
     assert ok.verified and ok.axioms == []
-    assert missing.reason == "error: no axiom report for lemma_two"
+    assert (missing.reason, missing.detail) == (Reason.ERROR, "no axiom report for lemma_two")
     assert events(log, "request")[-1]["cmd"] == "#print axioms one_add_one\n#print axioms lemma_two"
 
 
@@ -401,7 +402,7 @@ def _bwrap_works() -> bool:
     )
 
 
-@pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap is missing or cannot create namespaces here")
+@needs(_bwrap_works(), "a bubblewrap that can create namespaces here")
 def test_sandboxed_session_checks_and_cannot_write_outside_scratch(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"  # the sandbox hides the rest of /tmp: keep the script in scratch
     scratch.mkdir()

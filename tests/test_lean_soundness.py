@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from prover.itp.base import Verdict
 from prover.itp.lean.check import (
     check_command,
     helper_names,
@@ -21,14 +22,20 @@ from prover.itp.lean.check import (
 from prover.itp.lean.guard import guard_proof, guard_tactic
 from prover.itp.lean.protocol import CommandReply, ErrorReply, Pos, ReplMessage, parse_reply
 from prover.itp.lean.statement import DEFAULT_HEADER, Header, parse_statement
-from tests.conftest import SHARED
+from tests.conftest import DATA, needs
+from tests.conftest import LEAN_REPL_FIXTURES as FIXTURES
 from tests.standins.lean_repl_standin import read_fixture
 
-FIXTURES = SHARED / "fixtures" / "lean-repl"
-MINIF2F = SHARED / "data" / "minif2f-lean4" / "minif2f_lean4.jsonl"
-PROOFNET = SHARED / "data" / "proofnet-lean4"
+MINIF2F = DATA / "minif2f-lean4" / "minif2f_lean4.jsonl"
+PROOFNET = DATA / "proofnet-lean4"
+needs_fixtures = needs(FIXTURES.is_dir(), f"the recorded REPL transcripts in {FIXTURES}")
 HEAD = DEFAULT_HEADER.text + "\n\n"
 TARGET = parse_statement(HEAD + "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by sorry")
+
+
+def full_reason(verdict: Verdict) -> str:
+    """``reason: detail``, the way the two fields read together."""
+    return str(verdict.reason) if verdict.detail is None else f"{verdict.reason}: {verdict.detail}"
 
 
 def guard(body: str, native: bool = False) -> tuple[str | None, list[str]]:
@@ -60,12 +67,22 @@ CHEATS = [
     ("theorem t : False := by_elab pure default", "forbidden", "metaprogram"),
     ("simproc cheat (_) := fun _ => pure .continue", "forbidden", "metaprogram"),
     ("set_option debug.skipKernelTC true in\ntheorem t : False := h", "forbidden", "set_option"),
-    ("theorem t : 1 = 1 := by\n  set_option maxRecDepth 99999 in rfl", "forbidden", "set_option"),
+    ("theorem t : 1 = 1 := by\n  set_option allowUnsafeReducibility true in rfl", "forbidden", "set_option"),
+    ("set_option maxHeartbeats.x 1 in\ntheorem t : 1 = 1 := rfl", "forbidden", "set_option"),
     ("theorem t : False := sorryAx False true", "forbidden", "kernel bypass"),
     ("theorem t : 2 + 2 = 4 := by native_decide", "forbidden", "native code"),
     ("theorem t : 2 + 2 = 4 := by decide +native", "forbidden", "native code"),
     ("theorem t : True := Lean.ofReduceBool _ _ rfl", "forbidden", "native code"),
-    ("open Nat in\ntheorem t : True := trivial", "forbidden", "open … in"),
+    ("namespace A\nopen Nat in end A\ntheorem t : True := trivial", "forbidden", "open … in"),
+    ("theorem t : True := by\n  open Nat in\n  end", "forbidden", "open … in"),
+    ("  local instance : Fact (1 < 2) := ⟨by decide⟩", "forbidden", "local declaration"),
+    ("noncomputable local instance i : Inhabited ℕ := ⟨0⟩", "forbidden", "local declaration"),
+    ("private local instance i : Inhabited ℕ := ⟨0⟩", "forbidden", "local declaration"),
+    ("scoped instance i : Inhabited ℕ := ⟨0⟩", "forbidden", "local declaration"),
+    ("theorem t : (5 : BitVec 4) + 3 = 8 := by bv_decide", "forbidden", "native code"),
+    ("theorem t : (5 : BitVec 4) + 3 = 8 := by\n  bv_decide?", "forbidden", "native code"),
+    ("builtin_simproc cheat (_) := fun _ => pure .continue", "forbidden", "metaprogram"),
+    ("theorem a : True := trivial\n  import Mathlib", "forbidden", "import"),
     ("open private foo in Nat", "forbidden", "open private"),
     ("theorem a : True := trivial\nimport Mathlib.Logic.Basic", "forbidden", "import"),
     ("variable (h : False)\ntheorem t : False := h", "forbidden", "section variable"),
@@ -109,6 +126,31 @@ def test_guard_accepts_ordinary_proofs_and_masks_comments() -> None:
 
 def test_native_decide_is_allowed_only_with_the_flag() -> None:
     assert guard("theorem t : 2 + 2 = 4 := by native_decide", native=True)[0] is None
+    assert guard("theorem t : (5 : BitVec 4) + 3 = 8 := by bv_decide", native=True)[0] is None
+
+
+LEGITIMATE = [
+    # `∑ i in` and `conv in` after a plain `open` line are not `open … in`
+    "open Finset\n\ntheorem t (n : ℕ) : ∑ i in range n, (0 : ℕ) = 0 := by\n  simp",
+    "open Finset in\ntheorem t (n : ℕ) : ∑ i in range n, (0 : ℕ) = 0 := by\n  simp",
+    "open Real\ntheorem t (x : ℝ) : x + 0 = x := by\n  conv in x + 0 => rw [add_zero]",
+    "theorem t : Real.pi > 3 := by\n  open Real in\n  exact pi_gt_three",
+    "theorem t : Real.pi > 3 := open Real in pi_gt_three",
+    "open scoped BigOperators in\ntheorem t : True := trivial",
+    "open Nat hiding add_comm in\ntheorem t : True := trivial",
+    "open Real in theorem t : True := trivial",
+    # `local` inside attribute lists, in comments, inside names
+    "attribute [local instance] Classical.propDecidable\ntheorem t : True := trivial",
+    "@[local simp] lemma two : (2 : ℕ) = 1 + 1 := rfl\ntheorem t : True := trivial",
+    "-- a local instance would help here\ntheorem t : True := trivial",
+    "theorem t (localMax : ℕ) (h : localMax = 1) : localMax = 1 := h",
+    "open scoped Real\ntheorem t : True := trivial",
+]
+
+
+@pytest.mark.parametrize("body", LEGITIMATE, ids=[b[:40] for b in LEGITIMATE])
+def test_guard_accepts_legitimate_forms(body: str) -> None:
+    assert guard(body) == (None, [])
 
 
 def test_header_lines_are_stripped_in_place() -> None:
@@ -137,6 +179,11 @@ def test_violation_positions_are_in_the_candidate_text() -> None:
 def test_tactic_guard() -> None:
     assert guard_tactic("run_tac pure ()") and guard_tactic("native_decide")
     assert not guard_tactic("nlinarith [sq_nonneg (x - 1)]") and not guard_tactic("sorry")
+    assert guard_tactic("bv_decide") and not guard_tactic("bv_decide", allow_native=True)
+    assert not guard_tactic("open Real in\n  nlinarith [pi_pos]") and not guard_tactic(
+        "conv in x + 0 => simp"
+    )
+    assert guard_tactic("  local instance : Inhabited ℕ := ⟨0⟩")
 
 
 # ---- statements -----------------------------------------------------------------------------------
@@ -153,7 +200,7 @@ def test_statement_parts_and_stub() -> None:
     assert helper_names(other) != helper_names(TARGET)
 
 
-@pytest.mark.skipif(not MINIF2F.exists(), reason="miniF2F statements not found")
+@needs(MINIF2F.is_file(), f"the miniF2F Lean 4 statements in {MINIF2F}")
 def test_all_minif2f_statements_parse_under_one_header() -> None:
     rows = [json.loads(line) for line in MINIF2F.read_text().splitlines()]
     targets = [parse_statement(r["header"] + r["formal_statement"]) for r in rows]
@@ -164,7 +211,7 @@ def test_all_minif2f_statements_parse_under_one_header() -> None:
     )
 
 
-@pytest.mark.skipif(not PROOFNET.exists(), reason="ProofNet statements not found")
+@needs(PROOFNET.is_dir(), f"the ProofNet Lean 4 statements in {PROOFNET}")
 def test_proofnet_data_targets_become_noncomputable_defs() -> None:
     rows = [
         json.loads(line) for line in (PROOFNET / "proofnet_lean4_deepseek.jsonl").read_text().splitlines()
@@ -199,7 +246,7 @@ def recorded(name: str, index: int) -> Any:
     return parse_reply(json.loads(read_fixture(FIXTURES / name)[index][1]))
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="recorded transcripts not found")
+@needs_fixtures
 @pytest.mark.parametrize(
     ("name", "index", "reason"),
     [
@@ -219,7 +266,7 @@ def test_recorded_replies_are_rejected(name: str, index: int, reason: str) -> No
     assert verdict.reason is not None and verdict.reason.startswith(reason)
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="recorded transcripts not found")
+@needs_fixtures
 def test_a_clean_recorded_reply_passes_the_candidate_stage() -> None:
     verdict, kept = judge_candidate(recorded("file_env", 1))
     assert verdict is None and kept == []
@@ -263,15 +310,14 @@ CHECK = helper_names(TARGET)[1]
 def test_axiom_allow_list(lines: list[str], native: bool, verified: bool, reason: str | None) -> None:
     verdict = judge_check(check_reply(*map(info, lines)), TARGET, native, [])
     assert verdict.verified == verified
-    assert verdict.reason == reason or (reason and verdict.reason and verdict.reason.startswith(reason))
+    assert verdict.reason == reason or (reason and full_reason(verdict).startswith(reason))
 
 
 def test_a_sorry_in_the_check_reply_is_refused() -> None:
     warning = ReplMessage("warning", "declaration uses 'sorry'", Pos(1, 0), None)
     report = info(f"'{CHECK}' depends on axioms: [propext]")
-    assert (
-        judge_check(check_reply(warning, report), TARGET, False, []).reason
-        == "incomplete: sorry in the check"
+    assert full_reason(judge_check(check_reply(warning, report), TARGET, False, [])) == (
+        "incomplete: sorry in the check"
     )
 
 
@@ -288,7 +334,7 @@ def test_sorry_warning_in_either_quoting_and_bare_sorries() -> None:
     for text in ("declaration uses 'sorry'", "declaration uses `sorry`"):
         reply = CommandReply(env=3, messages=(ReplMessage("warning", text, Pos(1, 8), None),))
         verdict, _ = judge_candidate(reply)
-        assert verdict is not None and verdict.reason == "incomplete: the proof uses sorry"
+        assert verdict is not None and full_reason(verdict) == "incomplete: the proof uses sorry"
     bare = parse_reply({"env": 3, "sorries": [{"goal": "⊢ False", "proofState": 0}]})
     verdict, _ = judge_candidate(bare)
     assert verdict is not None and "⊢ False" in verdict.messages[-1].text
@@ -314,6 +360,6 @@ def test_stub_errors_are_bad_statements() -> None:
 
 def test_without_statement_every_theorem_is_checked() -> None:
     reply = check_reply(info("'a' does not depend on any axioms"), info("'b' depends on axioms: [sorryAx]"))
-    assert judge_axioms(reply, ["a", "b"], False, []).reason == "axioms: sorryAx"
+    assert full_reason(judge_axioms(reply, ["a", "b"], False, [])) == "axioms: sorryAx"
     assert judge_axioms(reply, ["a"], False, []).verified
     assert parse_axioms(reply.messages) == {"a": [], "b": ["sorryAx"]}

@@ -14,16 +14,27 @@ directory holding ROOT), ``PROVER_ISABELLE_AFP`` (an AFP ``thys`` directory, for
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.itp.base import GIB, Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
+from prover.itp.base import (
+    GIB,
+    Availability,
+    BackendUnavailable,
+    CheckRequest,
+    Limits,
+    Message,
+    Reason,
+    StaticVerdict,
+    Verdict,
+)
 from prover.itp.isabelle.client import (
     CommandError,
     IsabelleClient,
@@ -33,8 +44,15 @@ from prover.itp.isabelle.client import (
     parse_server_line,
 )
 from prover.itp.isabelle.file import Built
+from prover.itp.isabelle.guard import (
+    ALWAYS_RULES,
+    ANTIQUOTATION_RULES,
+    BEFORE_TARGET_RULES,
+    HEAP_IMPORTS,
+    STATEMENT_RULES,
+)
 from prover.itp.isabelle.server import ServerProcess
-from prover.itp.isabelle.theory import Rejected, parse_target, prepare
+from prover.itp.isabelle.theory import Rejected, parse_target, prepare, static_check
 
 SESSION = "Prover"
 DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "isabelle"
@@ -88,6 +106,17 @@ class IsabelleBackend:
 
     def __init__(self, config: IsabelleConfig | None = None) -> None:
         self.config = config or IsabelleConfig.from_env()
+        self._version: str | None = None
+
+    def _isabelle_version(self) -> str:
+        """``isabelle version`` (asked once), or why there is none."""
+        if self._version is None:
+            if self.config.server is not None:
+                self._version = f"attached server {parse_server_line(self.config.server).name}"
+            else:
+                status = self.availability()
+                self._version = status.detail if status.usable else "not installed"
+        return self._version
 
     def availability(self) -> Availability:
         if self.config.server is not None:
@@ -104,21 +133,32 @@ class IsabelleBackend:
             return Availability(False, f"`{exe} version` exited {out.returncode}; reinstall Isabelle2025")
         return Availability(True, f"{version}, session {self.config.session} from {self.config.root_dir}")
 
-    def limits_for(self, limits: Limits) -> Limits:
-        """Isabelle's memory limits where ``limits`` still has the generic defaults (a limit the
-        user chose is kept): with the generic 3 GiB the pool would recycle after every check."""
-        generic = Limits()
-        return replace(
-            limits,
-            memory_bytes=self.config.memory_bytes
-            if limits.memory_bytes == generic.memory_bytes
-            else limits.memory_bytes,
-            max_rss_bytes=(
-                self.config.max_rss_bytes
-                if limits.max_rss_bytes == generic.max_rss_bytes
-                else limits.max_rss_bytes
-            ),
+    def identity(self) -> str:
+        config = self.config
+        rules = (*ALWAYS_RULES, *STATEMENT_RULES, *BEFORE_TARGET_RULES, *ANTIQUOTATION_RULES)
+        return json.dumps(
+            {
+                "backend": self.name,
+                "isabelle": self._isabelle_version(),
+                "session": config.session,
+                "root_dir": str(config.root_dir),
+                "afp_dir": None if config.afp_dir is None else str(config.afp_dir),
+                "options": list(config.options),
+                "heap_imports": sorted(HEAP_IMPORTS),
+                "rules": [rule.pattern.pattern for rule in rules],
+            },
+            sort_keys=True,
         )
+
+    def limits_for(self, limits: Limits) -> Limits:
+        """Isabelle's memory limits where ``limits`` leaves them unset (a limit the user chose is
+        kept): with a generic few GiB the pool would recycle after every check."""
+        return limits.with_defaults(
+            memory_bytes=self.config.memory_bytes, max_rss_bytes=self.config.max_rss_bytes
+        )
+
+    def static_check(self, request: CheckRequest) -> StaticVerdict:
+        return static_check(request)
 
     def header_key(self, request: CheckRequest) -> str:
         """One key per heap image (plus the AFP sessions a statement needs): imports differ per
@@ -290,20 +330,28 @@ class IsabelleSession:
     def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
         start = time.monotonic()
         name = f"Prover_Check_{uuid.uuid4().hex[:12]}"
-        built = prepare(request.proof, request.statement, name)
+        built = prepare(request.proof, request.statement, name)  # the static layer (see static_check)
         if isinstance(built, Rejected):
-            return Verdict(False, built.reason, built.messages, time.monotonic() - start)
+            return Verdict(False, built.reason, built.messages, time.monotonic() - start, detail=built.detail)
         try:
             run = self.run_theory(name, built, timeout_s)
         except TaskTimeout:
-            message = Message("error", f"Isabelle did not finish within {timeout_s:g} s")
-            return Verdict(False, "timeout", [message], time.monotonic() - start)
+            detail = f"Isabelle did not finish within {timeout_s:g} s"
+            verdict = _failed(Reason.TIMEOUT, detail)
         except ProtocolError as exc:
-            return Verdict(False, "crash", [Message("error", str(exc))], time.monotonic() - start)
+            verdict = _failed(Reason.CRASH, str(exc))
         except CommandError as exc:
-            return Verdict(False, f"error: {exc}", [Message("error", str(exc))], time.monotonic() - start)
-        reason, messages = judge(run, built, name)
-        return Verdict(reason is None, reason, messages, time.monotonic() - start)
+            verdict = _failed(Reason.ERROR, str(exc))
+        else:
+            verdict = judge(run, built, name)
+        verdict.time_s = time.monotonic() - start
+        return verdict
+
+
+def _failed(reason: Reason, detail: str, messages: list[Message] | None = None) -> Verdict:
+    """A failed check whose detail is the first line of ``detail`` (also its message unless given)."""
+    first = detail.strip().splitlines()[0] if detail.strip() else None
+    return Verdict(False, reason, [Message("error", detail)] if messages is None else messages, detail=first)
 
 
 def _node_for(result: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -333,10 +381,10 @@ def to_message(raw: dict[str, Any], built: Built, name: str) -> tuple[str, Messa
     return origin, Message(severity, f"(generated line {line}, {origin}) {text}" if line else text)
 
 
-def judge(run: TheoryRun, built: Built, name: str) -> tuple[str | None, list[Message]]:
-    """The verdict reason (None = verified) and the messages worth reporting."""
+def judge(run: TheoryRun, built: Built, name: str) -> Verdict:
+    """The verdict on one ``use_theories`` run, with the messages worth reporting."""
     if not run.finished:
-        return f"error: {run.failure}", [Message("error", run.failure)]
+        return _failed(Reason.ERROR, run.failure)
     raws = list(run.errors)
     for m in run.node.get("messages", []) if run.node is not None else []:
         # The node's own errors are already in ``errors``; an extra one would still sink the check.
@@ -344,15 +392,19 @@ def judge(run: TheoryRun, built: Built, name: str) -> tuple[str | None, list[Mes
             raws.append(m)
     located = [to_message(raw, built, name) for raw in raws]
     messages = [m for _, m in located]
-    if not run.ok or any(m.severity == "error" for m in messages):
+    errors = [m for m in messages if m.severity == "error"]
+    first_error = errors[0].text if errors else "Isabelle reported failure without a message"
+    if not run.ok or errors:
         if any(origin in ("header", "preamble") for origin, m in located if m.severity == "error"):
-            return "bad_statement", messages
-        return "error", messages or [Message("error", "Isabelle reported failure without a message")]
+            return _failed(Reason.BAD_STATEMENT, first_error, messages)
+        return _failed(Reason.ERROR, first_error, messages or [Message("error", first_error)])
     status = run.node.get("status", {}) if run.node is not None else None
     if not isinstance(status, dict):
-        return "error", [*messages, Message("error", f"Isabelle did not report theory {name}")]
+        detail = f"Isabelle did not report theory {name}"
+        return _failed(Reason.ERROR, detail, [*messages, Message("error", detail)])
     if status.get("failed", 0) != 0 or status.get("ok") is False:
-        return "error", messages
+        return _failed(Reason.ERROR, "the theory failed", messages)
     if status.get("consolidated") is not True or status.get("unprocessed", 0) != 0:
-        return "incomplete", [*messages, Message("error", "the theory was not fully processed")]
-    return None, messages
+        detail = "the theory was not fully processed"
+        return _failed(Reason.INCOMPLETE, detail, [*messages, Message("error", detail)])
+    return Verdict(True, None, messages)

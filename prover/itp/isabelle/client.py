@@ -1,6 +1,6 @@
 """A small blocking client for the Isabelle server protocol (``isabelle server``).
 
-Written against ``shared/protocols/isabelle-server.md`` and the recorded reply streams: one TCP
+Written against ``docs/protocols/isabelle-server.md`` and the recorded reply streams: one TCP
 connection, the password as the first line, then ``NAME json`` commands. Replies come framed either
 as one line or as a line holding a byte count followed by exactly that many bytes. Asynchronous
 commands answer ``OK {"task": id}``, then ``NOTE``s, then one ``FINISHED`` or ``FAILED``.

@@ -8,6 +8,22 @@ stated from the trusted text (see ``isabelle_theory``), but it is elaborated aft
 helper lemmas, so with a target the candidate may not add syntax, notation, types, coercions,
 constants that shadow a name the target uses, or contexts and locales around it.
 
+Syntax: with a target, every syntax-changing declaration is refused, wherever it stands: a mixfix
+annotation in any spelling (``("…")``, ``(‹…›)``, ``(\\<open>…\\<close>)``, ``(infixl ‹+› 65)``,
+``(binder …)``, ``(structure)``) on a ``definition``, ``fun``, ``fixes`` or anything else (a helper
+constant annotated ``(‹65›)`` or ``(‹v›)`` would make a numeral or a variable of the trusted statement
+read as that constant); ``notation``/``no_notation``/``type_notation``/``write``, ``syntax``,
+``translations``, the ``*_translation`` family (ML), ``bundle``/``unbundle``/``open_bundle``/
+``include``/``including``/``includes`` (bundles carry notation), ``adhoc_overloading``, ``hide_*``,
+``alias``, coercions, and ``abbreviation`` and ``consts`` in any form (an abbreviation expands at
+parse time and can shadow a constant name the statement uses, with or without syntax).
+
+Prose is not code: comments ``(* *)``, formal comments (``\\<comment> ‹…›``) and document text
+(``text``, ``txt``, ``section``, ``chapter``, ``paragraph``, ``text_raw``, …, in cartouches or strings)
+are not scanned by the keyword rules. Only the document antiquotations inside them are
+(``@{ML …}``, ``\\<^ML>‹…›``, ``@{lemma … by (tactic …)}``, ``@{value …}``), because Isabelle runs
+those when it checks the theory.
+
 ``back`` (pick the next result of the previous ``apply``) stays allowed: it only selects among
 results of a method Isabelle already checked, so it cannot make a false theorem.
 """
@@ -19,10 +35,13 @@ from collections.abc import Iterable
 
 from prover.itp.base import Message
 from prover.itp.guard import Rule, Syntax, line_col, scan
-from prover.itp.isabelle.text import WORD_RE, blank_number_chars, blank_range, mask, scan_text
+from prover.itp.isabelle.text import WORD_RE, antiquotation_view, blank_number_chars, blank_range, scan_text
 
 # What guard.scan needs to re-mask already masked text; its output is idempotent on ours.
 ISABELLE_SYNTAX = Syntax(block=("(*", "*)"), line=None, nested=True, string_quote='"', string_escape="\\")
+# For the antiquotation view: nothing more to mask. A ``"`` inside a cartouche of an antiquotation is
+# plain text to Isabelle, and re-masking it as a string opener would hide what follows it.
+_AS_IS = Syntax(block=None, line=None, string_quote=None)
 
 # Theories the candidate may import besides the trusted header's: exactly the ones in the Prover
 # heap image (isabelle/ROOT), so that no import loads slowly from source or drags in new notation.
@@ -45,6 +64,11 @@ def _kw(words: str) -> re.Pattern[str]:
 
 
 _ML_RULE = Rule("ML", _kw(r"S?ML(?:_\w+)? oracle tactic raw_tactic"), "runs arbitrary ML")
+_CODE_EVAL_RULE = Rule(
+    "code_eval",
+    _kw(r"eval normalization code_(?!simp(?![A-Za-z0-9_']))\w+ export_code value values"),
+    "trusts generated code (an oracle) or runs it",
+)
 ALWAYS_RULES = (
     Rule("sorry", _kw("sorry"), "skips the proof"),
     Rule("oops", _kw("oops"), "abandons the proof"),
@@ -60,11 +84,7 @@ ALWAYS_RULES = (
         _kw(r"\w*_setup setup declaration syntax_declaration \w*_translation"),
         "runs arbitrary ML",
     ),
-    Rule(
-        "code_eval",
-        _kw(r"eval normalization code_(?!simp(?![A-Za-z0-9_']))\w+ export_code value values"),
-        "trusts generated code (an oracle) or runs it",
-    ),
+    _CODE_EVAL_RULE,
     Rule(
         "files",
         _kw(
@@ -82,15 +102,18 @@ STATEMENT_RULES = (
     Rule(
         "syntax",
         _kw(
-            "notation no_notation type_notation no_type_notation syntax no_syntax translations "
-            "no_translations nonterminal alias type_alias adhoc_overloading no_adhoc_overloading "
-            r"default_sort bundle unbundle open_bundle hide_\w+ coercion\w* syntax_ambiguity\w*"
+            "notation no_notation type_notation no_type_notation write syntax no_syntax syntax_consts "
+            "syntax_types translations no_translations nonterminal alias type_alias adhoc_overloading "
+            r"no_adhoc_overloading default_sort bundle unbundle open_bundle include including includes "
+            r"hide_\w+ coercion\w* syntax_ambiguity\w*"
         ),
         "could change how the target statement parses",
     ),
     Rule(
         "mixfix",
-        re.compile(r"\(\s*(?:\"|(?:infix[lr]?|binder|structure)(?![A-Za-z0-9_']))"),
+        # On ``scan_text`` output: strings and cartouches are blanked but keep their delimiters, so
+        # ``("…")``, ``(‹…›)`` and ``(\<open>…\<close>)`` all show as an opening delimiter after ``(``.
+        re.compile(r"\(\s*(?:\"|‹|\\<open>|(?:infix[lr]?|binder|structure)(?![A-Za-z0-9_']))"),
         "a mixfix annotation could change how the target statement parses",
     ),
     Rule(
@@ -110,14 +133,16 @@ BEFORE_TARGET_RULES = (
     Rule("config", re.compile(r"\[\["), "changes the configuration the target is read in"),
 )
 
-# Cartouche text is still read by document antiquotations such as @{ML ...} or @{lemma ... by tactic}.
+# Document text is prose, but Isabelle runs its antiquotations: @{ML ...}, \<^ML>‹...›, @{value ...},
+# @{lemma ... by (tactic ...)}. These rules apply inside antiquotations only (``antiquotation_view``).
 ANTIQUOTATION_RULES = (
     Rule(
         "ML_antiquotation",
-        re.compile(r"(?:@\{|\\<\^)\s*(?:S?ML\w*|code|computation\w*|scala\w*|bash\w*)"),
+        re.compile(r"(?:@\{|\\<\^)\s*(?:S?ML\w*|code\w*|computation\w*|scala\w*|bash\w*|value\w*)"),
         "runs or compiles ML",
     ),
     _ML_RULE,
+    _CODE_EVAL_RULE,
 )
 
 # Commands that declare constants: the names they declare must not occur in the target statement.
@@ -182,7 +207,7 @@ def check_candidate(
     if statement is not None:
         rules.extend(STATEMENT_RULES)
     found = scan(scanned, ISABELLE_SYNTAX, rules)
-    found += scan(blank_number_chars(mask(text, cartouches=False)), ISABELLE_SYNTAX, ANTIQUOTATION_RULES)
+    found += scan(blank_number_chars(antiquotation_view(text)), _AS_IS, ANTIQUOTATION_RULES)
     if statement is not None:
         found += scan(blank_range(scanned, before_end, len(scanned)), ISABELLE_SYNTAX, BEFORE_TARGET_RULES)
         found += _shadowing(text, scanned, target_identifiers(statement))
@@ -202,13 +227,13 @@ def _shadowing(text: str, scanned: str, used: frozenset[str]) -> list[Message]:
     return found
 
 
-def reason_for(messages: list[Message]) -> str:
-    """``forbidden: RULE`` for the gravest rule among ``messages`` (cheats first, then axioms, ML,
-    ...), whatever came first in the text: the reason should name the worst thing found."""
+def gravest_rule(messages: list[Message]) -> str:
+    """The gravest rule among ``messages`` (cheats first, then axioms, ML, ...), whatever came first
+    in the text: a ``forbidden`` verdict's detail should name the worst thing found."""
     order = [r.name for r in (*ALWAYS_RULES, *ANTIQUOTATION_RULES, *STATEMENT_RULES, *BEFORE_TARGET_RULES)]
     order += ["declaration", "import"]
     names = [m.text.removeprefix("forbidden: ").split(" ")[0] for m in messages]
-    return "forbidden: " + min(names, key=lambda n: order.index(n) if n in order else len(order))
+    return min(names, key=lambda n: order.index(n) if n in order else len(order))
 
 
 def check_imports(imports: Iterable[str], trusted: Iterable[str]) -> list[Message]:

@@ -161,6 +161,53 @@ def mask(text: str, *, strings: bool = True, cartouches: bool = True) -> str:
     return "".join(out)
 
 
+_BLANKS_RE = re.compile(r"[ \t]*")
+_ANTIQUOTATION_RE = re.compile(r"@\{|\\<\^[A-Za-z][A-Za-z0-9_']*>")
+
+
+def _skip_braces(text: str, i: int) -> int:
+    """End of the ``{...}`` opening at ``i``, nested braces, strings and cartouches skipped whole."""
+    depth, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in '"`':
+            i = _skip_string(text, i, ch)
+            continue
+        if _startswith_any(text, i, _OPEN):
+            i = _skip_cartouche(text, i)[0]
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return n
+
+
+def antiquotation_view(text: str) -> str:
+    """Only the document antiquotations of ``text`` (``@{name ...}``, ``\\<^name>`` with its
+    cartouche argument), everything else blanked; offsets, lines and columns stay valid.
+
+    Antiquotations are looked for everywhere outside ``(* *)`` comments, in strings and cartouches
+    too (``text "..."`` is document text as much as ``text ‹...›``), but nothing else of the prose is
+    kept, so a comment or a text block that talks about ML or tactics is not mistaken for code."""
+    visible = mask(text, strings=False, cartouches=False)
+    keep = bytearray(len(visible))
+    for m in _ANTIQUOTATION_RE.finditer(visible):
+        if m.group(0) == "@{":
+            end = _skip_braces(visible, m.start() + 1)
+        else:
+            end = m.end()
+            blanks = _BLANKS_RE.match(visible, end)
+            argument = blanks.end() if blanks else end
+            if _startswith_any(visible, argument, _OPEN):
+                end = _skip_cartouche(visible, argument)[0]
+        keep[m.start() : end] = b"\x01" * (end - m.start())
+    return "".join(c if keep[k] or c == "\n" else " " for k, c in enumerate(visible))
+
+
 def blank_number_chars(masked: str) -> str:
     """Blank digits, ``_`` and ``'`` that are not inside an identifier.
 

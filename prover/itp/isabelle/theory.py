@@ -16,6 +16,23 @@ where untrusted text follows trusted text it must start a new command (``check_j
 cannot continue a trusted definition or the statement (``shows "P" if "False"``).
 Re-stating the target once more after the candidate (``lemma check: <target> by (fact name)``) would
 add nothing: it is parsed in the same, candidate-influenced context as the statement above.
+
+Everything up to the theory file is decided here without Isabelle (``prepare``), and
+``static_check`` is exactly that decision: a candidate it refuses is refused with the same reason,
+detail and messages by ``IsabelleSession.check``, which calls ``prepare`` first.
+
+Not done yet, because it needs a live Isabelle to get right (recorded transcripts cannot exercise
+it): a semantic check that would not depend on the guard's list of syntax commands. Trusted ML
+appended after the candidate would print the proved theorem's proposition in full
+(``ML_Syntax.print_term`` of ``Thm.prop_of @{thm NAME}``, constants fully qualified, types shown), a
+second theory importing only the trusted header and preamble would print the trusted statement read
+there the same way, and the check would demand equality. To be confirmed on a machine with
+Isabelle: how to read a ``fixes/assumes/shows`` statement into one proposition without proving it
+(``Specification.theorem`` in a schematic state, or ``Proof_Context`` elements), normalising the
+free variables of the read statement against the schematic ones of the exported theorem
+(``Drule.zero_var_indexes``, variable names, sort constraints), that the clean reading can be cached
+per statement (one extra ``use_theories`` per distinct statement), and that printing is stable
+across Isabelle versions.
 """
 
 from __future__ import annotations
@@ -23,22 +40,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prover.itp.base import Message
+from prover.itp.base import CheckRequest, Message, Reason, StaticVerdict
 from prover.itp.guard import line_col
 from prover.itp.isabelle.file import Built, TheoryBuilder
-from prover.itp.isabelle.guard import check_candidate, check_imports, reason_for
-from prover.itp.isabelle.text import (
-    blank_range,
-    mask,
-    scan_text,
-)
+from prover.itp.isabelle.guard import check_candidate, check_imports, gravest_rule
+from prover.itp.isabelle.text import blank_range, mask, scan_text, to_ascii_symbols
 
 THEOREM_KEYWORDS = ("theorem", "lemma", "corollary", "proposition", "schematic_goal")
 # fmt: off
 # Proof commands: where a statement ends and its proof begins.
 PROOF_START = frozenset({
     "proof", "by", "apply", "using", "unfolding", "including", "supply", "sorry", "oops", "done",
-    "subgoal", "defer", "prefer", "sledgehammer",
+    "subgoal", "defer", "prefer", "sledgehammer", "txt", "nitpick", "quickcheck", "try0", "try",
+    "print_state",
 })
 # Commands an untrusted piece may start with right after trusted text. A command keyword ends the
 # command before it, so candidate text that starts with one cannot extend a trusted definition or
@@ -77,10 +91,18 @@ class Target:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A request refused before Isabelle sees it."""
+    """A request refused before Isabelle sees it: what ``static_check`` and a full check both say."""
 
-    reason: str
+    reason: Reason
     messages: list[Message]
+    detail: str | None = None
+
+    @classmethod
+    def because(
+        cls, reason: Reason, detail: str, line: int | None = None, col: int | None = None
+    ) -> Rejected:
+        """A refusal with one message, which is also its detail."""
+        return cls(reason, [Message("error", detail, line, col)], detail)
 
 
 def _imports(header: str) -> tuple[str, ...]:
@@ -98,8 +120,14 @@ _TOKEN_RE = re.compile(r"\\<\^?[A-Za-z][A-Za-z0-9_']*>|[A-Za-z0-9_'.]+|\S")
 
 def _normalize(text: str) -> list[str]:
     """Statement tokens for comparison: comments dropped, the keyword dropped, whitespace ignored
-    (``x::real`` = ``x :: real``). Only a consistency check: the trusted text is what is proved."""
-    return _TOKEN_RE.findall(mask(text, strings=False, cartouches=False))[1:]
+    (``x::real`` = ``x :: real``), Unicode symbols read as their ASCII names (``∀`` = ``\\<forall>``),
+    and a cartouche as good as a string (``‹x = 1›`` = ``"x = 1"``), as for Isabelle. Only a
+    consistency check: the trusted text is what is proved."""
+    tokens = _TOKEN_RE.findall(to_ascii_symbols(mask(text, strings=False, cartouches=False)))[1:]
+    return [_QUOTES.get(t, t) for t in tokens]
+
+
+_QUOTES = {"\\<open>": '"', "\\<close>": '"'}
 
 
 def _statement_end(scanned: str, start: int, stop: int) -> int:
@@ -147,7 +175,7 @@ def split_candidate(text: str, target: Target | None) -> CandidateParts | Reject
     if first and first.group(0) == "theory":
         header = _HEADER_RE.search(mask(text, strings=False), first.start())
         if header is None:
-            return Rejected("error", [Message("error", "theory header without 'imports ... begin'", 1, 0)])
+            return Rejected.because(Reason.ERROR, "theory header without 'imports ... begin'", 1, 0)
         imports, body_start = _imports(header.group(2)), header.end()
         copies.append((first.start(), body_start))
     end_word = re.search(_B + "end" + _E + r"\s*\Z", scanned[body_start:])
@@ -162,7 +190,7 @@ def split_candidate(text: str, target: Target | None) -> CandidateParts | Reject
     own = _find_own_statement(text, scanned, body_start, body_end, target) if target else None
     if target is not None and own is None and _THEOREM_RE.search(scanned, body_start, body_end):
         what = f"theorem {target.name}" if target.name else "a theorem with the target statement"
-        return Rejected("incomplete", [Message("error", f"the candidate does not prove {what}")])
+        return Rejected.because(Reason.INCOMPLETE, f"the candidate does not prove {what}")
     return CandidateParts(text, scanned, imports, tuple(copies), (body_start, body_end), own)
 
 
@@ -271,7 +299,7 @@ def prepare(
     try:
         target = parse_target(statement) if statement is not None else None
     except ValueError as exc:
-        return Rejected("bad_statement", [Message("error", str(exc))])
+        return Rejected.because(Reason.BAD_STATEMENT, str(exc))
     parts = split_candidate(proof, target)
     if isinstance(parts, Rejected):
         return parts
@@ -286,12 +314,22 @@ def prepare(
     if target is not None and not problems:
         problems = check_joins(parts)  # only news when no rule already named the first command
     if problems:
-        return Rejected(reason_for(problems), problems)
+        return Rejected(Reason.FORBIDDEN, problems, gravest_rule(problems))
     own_end = parts.own_statement[1] if parts.own_statement else parts.body[0]
     if target is not None and hammer_timeout_s is None and _first_word(parts, own_end, parts.body[1]) is None:
-        return Rejected("incomplete", [Message("error", "no proof of the target statement")])
+        return Rejected.because(Reason.INCOMPLETE, "no proof of the target statement")
     if target is not None and not statement_matches(parts, target):
         line, col = line_col(parts.text, before_end)
         text = "the candidate's copy of the target statement differs from the trusted statement"
-        return Rejected("statement_mismatch", [Message("error", text, line, col)])
+        return Rejected.because(Reason.STATEMENT_MISMATCH, text, line, col)
     return build_theory(name, parts, target, hammer_timeout_s)
+
+
+def static_check(request: CheckRequest) -> StaticVerdict:
+    """Every rule a full check applies before Isabelle runs (``prepare`` without the file): parsing
+    the statement, splitting the candidate, imports, the guard, joins, the statement copy. A
+    candidate refused here is refused with the same reason, detail and messages by a full check."""
+    prepared = prepare(request.proof, request.statement, "Prover_Static")
+    if isinstance(prepared, Rejected):
+        return StaticVerdict(False, prepared.reason, prepared.messages, prepared.detail)
+    return StaticVerdict(True)

@@ -3,7 +3,8 @@
 A session sends its header (``import Mathlib`` + opens + options) once, without ``env``, and keeps
 the env id it gets back; every later command names that env, so Mathlib is never imported again and
 checks cannot see each other. How a check decides is in ``lean_check`` (reply rules) and
-``lean_guard`` (text rules); this module only runs processes and sequences the commands.
+``lean_guard`` (text rules), applied first by ``lean_static``, which is also all that
+``static_check`` runs; this module only runs processes and sequences the commands.
 
 The REPL cannot free envs (upstream has no ``gc`` request), so memory is bounded by restarting the
 process after ``max_checks_per_session`` checks or when its resident memory passes the limit.
@@ -11,14 +12,26 @@ process after ``max_checks_per_session`` checks or when its resident memory pass
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.itp.base import GIB, Availability, BackendUnavailable, CheckRequest, Limits, Message, Verdict
+from prover.itp.base import (
+    GIB,
+    Availability,
+    BackendUnavailable,
+    CheckRequest,
+    Limits,
+    Message,
+    Reason,
+    StaticVerdict,
+    Verdict,
+)
 from prover.itp.lean.check import (
+    allowed_axioms,
     axioms_command,
     check_command,
     judge_axioms,
@@ -28,11 +41,12 @@ from prover.itp.lean.check import (
     stub_command,
     to_message,
 )
-from prover.itp.lean.guard import guard_proof, guard_tactic
+from prover.itp.lean.guard import FORBIDDEN_RULES, INCOMPLETE_RULES, NATIVE_RULES, guard_tactic
 from prover.itp.lean.protocol import CommandReply, ErrorReply, ProtocolError
 from prover.itp.lean.repl import ReplCrashed, ReplError, ReplLaunch, ReplProcess, ReplTimeout
 from prover.itp.lean.setup import default_project_dir, elan_home, find_lake, installation_problem, repl_binary
 from prover.itp.lean.statement import DEFAULT_HEADER, Header, Target, parse_statement
+from prover.itp.lean.static import Prepared, prepare, static_check
 from prover.itp.sandbox import BWRAP_HINT, bwrap_path, sandboxed
 
 
@@ -49,18 +63,9 @@ class LeanConfig:
 
 
 def lean_limits(limits: Limits, config: LeanConfig) -> Limits:
-    """Lean needs far more address space than the shared defaults: a limit left at its generic default
-    is replaced by the Lean one, a limit the user chose is kept."""
-    generic = Limits()
-    return replace(
-        limits,
-        memory_bytes=config.memory_bytes
-        if limits.memory_bytes == generic.memory_bytes
-        else limits.memory_bytes,
-        max_rss_bytes=(
-            config.max_rss_bytes if limits.max_rss_bytes == generic.max_rss_bytes else limits.max_rss_bytes
-        ),
-    )
+    """Lean needs far more address space than the shared defaults: a limit left unset is replaced by
+    the Lean one, a limit the user chose is kept."""
+    return limits.with_defaults(memory_bytes=config.memory_bytes, max_rss_bytes=config.max_rss_bytes)
 
 
 def repl_launch(config: LeanConfig, workdir: Path, limits: Limits) -> ReplLaunch:
@@ -103,9 +108,33 @@ class LeanBackend:
             return Availability(False, f"Lean backend unavailable: {problem}")
         return Availability(True, detail)
 
+    def identity(self) -> str:
+        config = self.config
+        toolchain_file = config.project_dir / "lean-toolchain"
+        try:
+            toolchain = toolchain_file.read_text().strip()
+        except OSError:
+            toolchain = None
+        return json.dumps(
+            {
+                "backend": self.name,
+                "toolchain": toolchain,
+                "project_dir": str(config.project_dir),
+                "repl_command": list(config.repl_command) if config.repl_command is not None else None,
+                "sandbox": config.sandbox,
+                "allow_native_decide": config.allow_native_decide,
+                "allowed_axioms": sorted(allowed_axioms(config.allow_native_decide)),
+                "rules": [r.pattern.pattern for r in (*INCOMPLETE_RULES, *FORBIDDEN_RULES, *NATIVE_RULES)],
+            },
+            sort_keys=True,
+        )
+
     def limits_for(self, limits: Limits) -> Limits:
         """The limits a Lean session really runs under (the pool should recycle by these)."""
         return lean_limits(limits, self.config)
+
+    def static_check(self, request: CheckRequest) -> StaticVerdict:
+        return static_check(request, self.config.allow_native_decide)
 
     def header_key(self, request: CheckRequest) -> str:
         if request.statement is None:
@@ -180,7 +209,7 @@ class LeanSession:
             repl is None
             or not repl.alive()
             or self._checks >= self.limits.max_checks_per_session
-            or repl.rss_bytes() > self.limits.max_rss_bytes
+            or (self.limits.max_rss_bytes is not None and repl.rss_bytes() > self.limits.max_rss_bytes)
         ):
             self.close()
             self._start()
@@ -210,43 +239,32 @@ class LeanSession:
         except (ReplTimeout, _OutOfTime) as exc:
             if isinstance(exc, ReplTimeout):  # the REPL cannot cancel a request: it was killed
                 self.close()
-            verdict = Verdict(False, "timeout", [Message("error", f"no verdict within {timeout_s:g} s")])
+            detail = f"no verdict within {timeout_s:g} s"
+            verdict = Verdict(False, Reason.TIMEOUT, [Message("error", detail)], detail=detail)
         except ReplCrashed as exc:
             self.close()
             tail = exc.stderr_tail.strip().splitlines()
             detail = f"{exc}" + (f": {tail[-1]}" if tail else "")
-            verdict = Verdict(False, "memory" if exc.out_of_memory else "crash", [Message("error", detail)])
+            reason = Reason.MEMORY if exc.out_of_memory else Reason.CRASH
+            verdict = Verdict(False, reason, [Message("error", detail)], detail=detail)
         except (ReplError, ProtocolError) as exc:
             self.close()
-            verdict = Verdict(False, "crash", [Message("error", f"Lean REPL protocol failure: {exc}")])
+            detail = f"Lean REPL protocol failure: {exc}"
+            verdict = Verdict(False, Reason.CRASH, [Message("error", detail)], detail=detail)
         verdict.time_s = time.monotonic() - started
         return verdict
 
     def _check(self, request: CheckRequest, deadline: float) -> Verdict:
-        target: Target | None = None
-        if request.statement is not None:
-            try:
-                target = parse_statement(request.statement)
-            except ValueError as exc:
-                return Verdict(False, "bad_statement", [Message("error", str(exc))])
-            if target.header != self.header:
-                return Verdict(
-                    False, "bad_statement", [Message("error", "statement header differs from the session's")]
-                )
-        # Text rules first: untrusted text that fails them never reaches Lean.
-        guarded = guard_proof(request.proof, self.header, self.config.allow_native_decide)
-        if guarded.reason is not None:
-            return Verdict(False, guarded.reason, guarded.notes + guarded.violations)
-        declared = guarded.names(("theorem", "lemma", "def", "abbrev", "instance"))
-        if target is not None and target.name not in declared:
-            note = Message("error", f"the proof does not declare {target.name}")
-            return Verdict(False, "incomplete", [*guarded.notes, note])
-        names = guarded.names()
-        if target is None and not names:
-            return Verdict(
-                False, "incomplete", [*guarded.notes, Message("error", "the file proves no theorem")]
-            )
+        prepared = prepare(request, self.config.allow_native_decide)
+        if isinstance(prepared, StaticVerdict):  # the static layer, exactly as --static-only answers
+            return Verdict(False, prepared.reason, prepared.messages, detail=prepared.detail)
+        if prepared.header != self.header:
+            detail = "statement header differs from the session's"
+            return Verdict(False, Reason.BAD_STATEMENT, [Message("error", detail)], detail=detail)
+        return self._run(prepared, deadline)
 
+    def _run(self, prepared: Prepared, deadline: float) -> Verdict:
+        target, guarded, names = prepared.target, prepared.guarded, prepared.theorems
         repl = self._fresh()
         self._checks += 1
         base = self._header_env

@@ -18,7 +18,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from prover.itp.base import Message, Verdict
+from prover.itp.base import Message, Reason, Verdict
 from prover.itp.lean.protocol import CommandReply, ErrorReply, ReplMessage
 from prover.itp.lean.statement import Target
 
@@ -81,23 +81,29 @@ def parse_axioms(messages: Sequence[ReplMessage]) -> dict[str, list[str]]:
 def judge_stub(reply: CommandReply | ErrorReply) -> Verdict | None:
     """The target statement must elaborate with nothing worse than its own sorry."""
     if isinstance(reply, ErrorReply):
-        return Verdict(False, "bad_statement", [Message("error", reply.message)])
+        return Verdict(
+            False, Reason.BAD_STATEMENT, [Message("error", reply.message)], detail=_first_line(reply.message)
+        )
     if reply.errors:
-        return Verdict(False, "bad_statement", [Message("error", m.data) for m in reply.errors])
+        messages = [Message("error", m.data) for m in reply.errors]
+        return Verdict(False, Reason.BAD_STATEMENT, messages, detail=_first_line(reply.errors[0].data))
     return None
 
 
 def judge_candidate(reply: CommandReply | ErrorReply) -> tuple[Verdict | None, list[Message]]:
     """Errors and sorries in the candidate's own reply. Returns a rejection or the messages to keep."""
     if isinstance(reply, ErrorReply):
-        return Verdict(False, "error", [Message("error", reply.message)]), []
+        return Verdict(
+            False, Reason.ERROR, [Message("error", reply.message)], detail=_first_line(reply.message)
+        ), []
     messages = [to_message(m) for m in reply.messages]
     if reply.errors:
-        return Verdict(False, f"error: {_first_line(reply.errors[0].data)}", messages), messages
+        detail = _first_line(reply.errors[0].data)
+        return Verdict(False, Reason.ERROR, messages, detail=detail), messages
     if reply.uses_sorry:
         if not any(m.is_sorry_warning for m in reply.messages):
             messages.append(Message("error", f"sorry left for goal: {_first_line(reply.sorries[0].goal)}"))
-        return Verdict(False, "incomplete: the proof uses sorry", messages), messages
+        return Verdict(False, Reason.INCOMPLETE, messages, detail="the proof uses sorry"), messages
     return None, messages
 
 
@@ -105,18 +111,19 @@ def _axiom_verdict(
     reply: CommandReply, names: Sequence[str], allow_native: bool, kept: list[Message]
 ) -> Verdict:
     if reply.uses_sorry:  # cannot come from our own text; refuse rather than explain
-        return Verdict(False, "incomplete: sorry in the check", [*kept, *map(to_message, reply.messages)])
+        messages = [*kept, *map(to_message, reply.messages)]
+        return Verdict(False, Reason.INCOMPLETE, messages, detail="sorry in the check")
     axioms = parse_axioms(reply.messages)
     allowed = allowed_axioms(allow_native)
     used: set[str] = set()
     for name in names:
         if name not in axioms:  # fail closed: no report means no proof of soundness
-            return Verdict(False, f"error: no axiom report for {name}", kept)
+            return Verdict(False, Reason.ERROR, kept, detail=f"no axiom report for {name}")
         used.update(axioms[name])
     bad = sorted(used - allowed)
     if bad:
         note = Message("error", f"depends on axioms outside the allow-list: {', '.join(bad)}")
-        return Verdict(False, f"axioms: {', '.join(bad)}", [*kept, note], axioms=sorted(used))
+        return Verdict(False, Reason.AXIOMS, [*kept, note], axioms=sorted(used), detail=", ".join(bad))
     return Verdict(True, None, kept, axioms=sorted(used))
 
 
@@ -125,12 +132,19 @@ def judge_check(
 ) -> Verdict:
     """The kernel accepted ``@NAME`` at the target's type, and its axioms are allowed."""
     if isinstance(reply, ErrorReply):
-        return Verdict(False, "error", [*kept, Message("error", reply.message)])
+        return Verdict(
+            False, Reason.ERROR, [*kept, Message("error", reply.message)], detail=_first_line(reply.message)
+        )
     if reply.errors:
         detail = [
             Message("error", f"{target.name} does not have the target type: {m.data}") for m in reply.errors
         ]
-        return Verdict(False, "statement_mismatch", [*kept, *detail])
+        return Verdict(
+            False,
+            Reason.STATEMENT_MISMATCH,
+            [*kept, *detail],
+            detail=f"{target.name} does not have the target type",
+        )
     return _axiom_verdict(reply, [helper_names(target)[1]], allow_native, kept)
 
 
@@ -139,7 +153,10 @@ def judge_axioms(
 ) -> Verdict:
     """Without a target statement: every theorem of the file must rest on allowed axioms only."""
     if isinstance(reply, ErrorReply):
-        return Verdict(False, "error", [*kept, Message("error", reply.message)])
+        return Verdict(
+            False, Reason.ERROR, [*kept, Message("error", reply.message)], detail=_first_line(reply.message)
+        )
     if reply.errors:
-        return Verdict(False, "error", [*kept, *(Message("error", m.data) for m in reply.errors)])
+        messages = [*kept, *(Message("error", m.data) for m in reply.errors)]
+        return Verdict(False, Reason.ERROR, messages, detail=_first_line(reply.errors[0].data))
     return _axiom_verdict(reply, names, allow_native, kept)

@@ -7,6 +7,28 @@ The reply-side rules (errors, sorries, axioms, the type of the proved constant) 
 All scanning runs on comment-masked text with string literals left visible, and string literals are
 themselves rejected: interpolated strings (``s!"{...}"``) and raw strings hold code that a
 string-masking scanner would skip, and no proof needs a string.
+
+Decisions worth knowing:
+
+* ``import`` lines are allowed only in the file's leading preamble (its first lines, made only of
+  imports, ``set_option NAME VALUE`` header options, copies of the trusted header's lines, plain
+  ``open`` lines, comments and blank lines, which is where a Lean file must have its imports): each
+  module must be one the trusted header provides (or, under ``import Mathlib``, a module of the
+  Mathlib family), else ``forbidden: import``, and the line is blanked, because the session has
+  imported the header already. An ``import`` line anywhere after the preamble (indented or not, in
+  a file or in tactic mode) is refused as ``forbidden: import``, never blanked: Lean would reject it
+  there anyway, and refusing it keeps the static layer and the full check identical.
+* ``open … in`` is allowed, exactly like a plain ``open`` (which the proof's text keeps): it only
+  changes how names and notation resolve in the candidate's own text, and what the candidate proved is
+  decided by the kernel against the trusted statement, elaborated before the candidate ran. Only an
+  ``open … in`` in front of a scope command (``open X in end``) is refused, since the scope tracking
+  here reads scope commands at the start of a line. ``open private`` stays refused.
+* ``local`` and ``scoped`` declarations (``local instance``, ``scoped notation``,
+  ``noncomputable local instance``, ``@[simp] local notation``, indented or not) are refused wherever
+  they stand; the words stay allowed inside attribute lists (``attribute [local simp] foo``,
+  ``@[local instance]``) and as ``open scoped``.
+* ``native_decide``, ``decide +native``, ``bv_decide`` (and ``bv_decide?``, ``bv_check``), which rest on
+  ``Lean.ofReduceBool``, are refused unless ``allow_native_decide`` is set.
 """
 
 from __future__ import annotations
@@ -14,10 +36,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from prover.itp.base import Message
+from prover.itp.base import Message, Reason
 from prover.itp.guard import Rule, Syntax, line_col, mask_comments, scan
 from prover.itp.lean.check import CHECK_PREFIX, STUB_PREFIX
-from prover.itp.lean.statement import DECL_PATTERN, LEAN_SYNTAX, Header, word_set
+from prover.itp.lean.statement import CANDIDATE_DECL_PATTERN, LEAN_SYNTAX, OPEN_ARG, Header, word_set
 
 _PLAIN = Syntax(string_quote=None)  # for scanning text whose comments are already masked
 
@@ -33,11 +55,18 @@ _SCOPE = re.compile(
     r"^[ \t]*(?:noncomputable[ \t]+)?(?P<kw>namespace|section|mutual|end)\b[ \t]*(?P<arg>\S*)", re.MULTILINE
 )
 # What may start a line at column 0: declarations and scoping. Anything else that looks like a
-# command is refused, so that a command this guard has never heard of cannot run code.
+# command is refused, so that a command this guard has never heard of cannot run code. (set_option
+# is here because its own rule admits only safe options.)
 ALLOWED_COMMANDS = word_set(
     "theorem lemma def abbrev instance example structure class inductive mutual open namespace "
     "section end noncomputable private protected nonrec universe attribute where termination_by "
-    "decreasing_by deriving with"
+    "decreasing_by deriving with set_option"
+)
+# A real ``open … in``: ``open`` and its namespaces (``scoped``, ``hiding``, ``renaming a → b``,
+# ``(x y)`` lists), then ``in``, all one command (a line break only where the next line is indented).
+# ``∑ i in s, f i`` or ``conv in …`` after a plain ``open`` line is not one.
+OPEN_IN = re.compile(
+    rf"(?<![\w.'!?])open(?:(?:[ \t]+|[ \t]*\n[ \t]+){OPEN_ARG})+?(?:[ \t]+|[ \t]*\n[ \t]+)in(?![\w'!?])"
 )
 _LINE_START = re.compile(r"^(?P<word>[^\W\d][\w'!?]*)", re.MULTILINE)
 _ATTRS = re.compile(r"@\[(?P<a>[^\]]*)\]|\battribute\s*\[(?P<b>[^\]]*)\]")
@@ -50,6 +79,12 @@ def _word(words: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w'!?])(?:{alternatives})(?![\w'!?])")
 
 
+# Options a proof may set: limits the wall-clock timeout already bounds, linters, printing, and how
+# its own text elaborates (the trusted statement is compared by the kernel, not re-read).
+_SAFE_OPTIONS = (
+    r"(?:maxHeartbeats|maxRecDepth|synthInstance\.maxHeartbeats|synthInstance\.maxSize"
+    r"|linter\.[\w.]+|pp\.[\w.]+|autoImplicit|relaxedAutoImplicit|tactic\.hygienic)"
+)
 INCOMPLETE_RULES = (Rule("sorry", _word("sorry admit stop"), "the proof is left open"),)
 FORBIDDEN_RULES = (
     Rule("axiom", _word("axiom"), "declares an unproved assumption"),
@@ -69,13 +104,25 @@ FORBIDDEN_RULES = (
         "runs or installs code that changes parsing, elaboration or checking",
     ),
     Rule(
+        "metaprogram",
+        re.compile(r"(?<![\w'!?])builtin_\w+"),
+        "runs or installs code that changes parsing, elaboration or checking",
+    ),
+    Rule(
         "extension command",
         re.compile(r"(?<![\w'!?])(?:register|declare)_\w+"),
         "registers new attributes, options or extensions",
     ),
     Rule("#command", re.compile(r"#[A-Za-z_]"), "#eval/#exit/#print-style commands run code or hide output"),
     Rule("%-elaborator", re.compile(r"(?<![\w.'!?])[a-z_]+%(?=[\s(])"), "special term elaborators"),
-    Rule("set_option", _word("set_option"), "options can switch checks off (debug.skipKernelTC)"),
+    Rule(
+        "set_option",
+        # Resource and display options are everyday proof text (`set_option maxHeartbeats 400000 in`);
+        # any other option may switch a check off (debug.skipKernelTC), so only these pass.
+        re.compile(rf"(?<![\w'!?])set_option(?!\s+{_SAFE_OPTIONS}(?![\w.]))"),
+        "options can switch checks off (debug.skipKernelTC); only resource, linter and printing "
+        "options are allowed",
+    ),
     Rule(
         "kernel bypass",
         _word("skipKernelTC sorryAx ofReduceNat reduceNat"),
@@ -84,8 +131,8 @@ FORBIDDEN_RULES = (
     Rule("import", re.compile(r"^[ \t]*import\b", re.MULTILINE), "imports are fixed by the trusted header"),
     Rule(
         "open … in",
-        re.compile(r"\bopen\b(?:(?!\n\S)[^\n]|\n)*?[ \t]in\b"),
-        "scoped opens are not allowed in proof text",
+        re.compile(rf"{OPEN_IN.pattern}\s+(?:noncomputable\s+)?(?:namespace|section|end|mutual)(?![\w'!?])"),
+        "a scope command under `open … in` would escape the scope tracking",
     ),
     Rule("open private", re.compile(r"\bopen\s+private\b"), "reaches private declarations"),
     Rule(
@@ -106,7 +153,7 @@ FORBIDDEN_RULES = (
 NATIVE_RULES = (
     Rule(
         "native code",
-        _word("native_decide native ofReduceBool reduceBool trustCompiler"),
+        _word("native_decide native ofReduceBool reduceBool trustCompiler bv_decide bv_decide? bv_check"),
         "trusts the compiler instead of the kernel (Lean.ofReduceBool)",
     ),
 )
@@ -130,10 +177,17 @@ class GuardedProof:
     incomplete: bool = False  # the only violations are sorry-like
 
     @property
-    def reason(self) -> str | None:
+    def reason(self) -> Reason | None:
         if not self.violations:
             return None
-        return "incomplete" if self.incomplete else "forbidden"
+        return Reason.INCOMPLETE if self.incomplete else Reason.FORBIDDEN
+
+    @property
+    def detail(self) -> str | None:
+        """The first violation, without its ``forbidden: `` prefix: what the verdict's detail says."""
+        if not self.violations:
+            return None
+        return self.violations[0].text.removeprefix("forbidden: ")
 
     def names(self, kinds: tuple[str, ...] = ("theorem", "lemma")) -> list[str]:
         return [d.name for d in self.decls if d.kind in kinds and d.name]
@@ -199,6 +253,30 @@ def _check_attributes(masked: str, guarded: GuardedProof) -> None:
                 )
 
 
+_MODIFIER = re.compile(r"(?<![\w.'!?])(?:local|scoped)(?![\w'!?])")
+_AFTER_OPEN = re.compile(r"(?<![\w.'!?])open\s+\Z")
+
+
+def _local_declarations(masked: str) -> list[Message]:
+    """``local``/``scoped`` as a declaration modifier, wherever it stands (indented, after
+    ``noncomputable``, ``private`` or an attribute); not inside attribute lists, not ``open scoped``."""
+    chars = list(masked)
+    for match in _ATTRS.finditer(masked):
+        _blank(chars, match.start(), match.end())
+    view = "".join(c or " " for c in chars)
+    found: list[Message] = []
+    for match in _MODIFIER.finditer(view):
+        if match[0] == "scoped" and _AFTER_OPEN.search(view, max(0, match.start() - 64), match.start()):
+            continue
+        line, col = line_col(masked, match.start())
+        text = (
+            f"forbidden: local declaration (`{match[0]}` declarations change how the text after them "
+            "elaborates; use `attribute [local …]` for lemma attributes)"
+        )
+        found.append(Message("error", text, line, col))
+    return found
+
+
 def _check_commands(masked: str, guarded: GuardedProof) -> None:
     for match in _LINE_START.finditer(masked):
         if match["word"] not in ALLOWED_COMMANDS:
@@ -218,7 +296,7 @@ def _declarations(masked: str, guarded: GuardedProof) -> None:
     """Declared names with their namespaces, and balanced scopes: an unbalanced `end` would close the
     trusted header's section, an open namespace would change how our check resolves names."""
     events = [(m.start(), "scope", m) for m in _SCOPE.finditer(masked)]
-    events += [(m.start(), "decl", m) for m in DECL_PATTERN.finditer(masked)]
+    events += [(m.start(), "decl", m) for m in CANDIDATE_DECL_PATTERN.finditer(masked)]
     stack: list[tuple[str, str]] = []
     for offset, what, match in sorted(events, key=lambda e: e[0]):
         line, col = line_col(masked, offset)
@@ -251,7 +329,7 @@ def guard_proof(proof: str, header: Header, allow_native: bool = False) -> Guard
     guarded.body = _strip_preamble(proof, mask_comments(proof, LEAN_SYNTAX), header, guarded)
     masked = mask_comments(guarded.body, LEAN_SYNTAX)
     rules = FORBIDDEN_RULES + (() if allow_native else NATIVE_RULES)
-    forbidden = scan(masked, _PLAIN, rules)
+    forbidden = scan(masked, _PLAIN, rules) + _local_declarations(masked)
     _check_attributes(masked, guarded)
     _check_commands(masked, guarded)
     _declarations(masked, guarded)
@@ -266,4 +344,5 @@ def guard_proof(proof: str, header: Header, allow_native: bool = False) -> Guard
 def guard_tactic(tactic: str, allow_native: bool = False) -> list[Message]:
     """Rules for one tactic sent in tactic mode (sorry is allowed there: the REPL reports it)."""
     masked = mask_comments(tactic, LEAN_SYNTAX)
-    return scan(masked, _PLAIN, FORBIDDEN_RULES + (() if allow_native else NATIVE_RULES))
+    found = scan(masked, _PLAIN, FORBIDDEN_RULES + (() if allow_native else NATIVE_RULES))
+    return sorted(found + _local_declarations(masked), key=lambda m: (m.line or 0, m.column or 0))

@@ -3,7 +3,7 @@
 LeanDojo helps where the REPL backend does not: tracing a whole Lean repository into theorem and
 tactic records (training data), and ``Dojo`` tactic interaction on a theorem of a traced repository.
 It is a different stack from the REPL (its own instrumented build, pexpect, its own cache; see
-``shared/protocols/lean-repl.md`` §7), tracing Mathlib takes hours, and it is deprecated upstream in
+``docs/protocols/lean-repl.md`` §7), tracing Mathlib takes hours, and it is deprecated upstream in
 favour of LeanDojo-v2. A proof found through it still has to pass ``LeanBackend.check``: LeanDojo's
 ``ProofFinished`` does not check axioms or the statement.
 

@@ -1,6 +1,6 @@
 """The Lean REPL's JSON protocol: request framing and typed replies.
 
-Written against ``shared/protocols/lean-repl.md`` (leanprover-community/repl). This module does no I/O:
+Written against ``docs/protocols/lean-repl.md`` (leanprover-community/repl). This module does no I/O:
 ``lean_repl`` moves the bytes, this one says what they mean, so both can be tested on their own.
 """
 

@@ -24,11 +24,18 @@ MATHLIB_FAMILY = word_set(
     "Mathlib Aesop Batteries Qq ProofWidgets Plausible ImportGraph LeanSearchClient Lean Init Std"
 )
 _IDENT = r"[^\W\d][\w.'!?]*"
-DECL_PATTERN = re.compile(
-    r"^[ \t]*(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec|partial|unsafe)\s+)*"
+# One argument of ``open``: a namespace, ``scoped``/``hiding``/``renaming`` (identifiers too), an
+# explicit ``(x y)`` list, or the arrow of ``renaming a → b``.
+OPEN_ARG = rf"(?:{_IDENT}|\([^()]*\)|→)"
+_DECL = (
+    r"(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable|nonrec|partial|unsafe)\s+)*"
     r"(?P<kind>theorem|lemma|def|abbrev|instance|example|structure|class|inductive)\b"
-    r"(?:[ \t]+(?:\(priority\s*:=[^)]*\)\s*)?(?P<name>[^\s:({\[⦃]+))?",
-    re.MULTILINE,
+    r"(?:[ \t]+(?:\(priority\s*:=[^)]*\)\s*)?(?P<name>[^\s:({\[⦃]+))?"
+)
+DECL_PATTERN = re.compile(r"^[ \t]*" + _DECL, re.MULTILINE)
+# In candidate text a declaration may also follow ``open … in`` on its own line.
+CANDIDATE_DECL_PATTERN = re.compile(
+    rf"^[ \t]*(?:open(?:[ \t]+{OPEN_ARG})+?[ \t]+in\s+)*" + _DECL, re.MULTILINE
 )
 _TARGET_KINDS = ("theorem", "lemma", "def", "abbrev", "instance")
 _DATA_KINDS = ("def", "abbrev", "instance")
