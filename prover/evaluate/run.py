@@ -13,14 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from tqdm import tqdm
@@ -29,6 +26,7 @@ from prover.evaluate.benchmarks import Benchmark, BenchProblem
 from prover.evaluate.engines import ENGINES, PLANNED_ENGINES, Engine, SampleOutcome, make_engine
 from prover.evaluate.store import EvalStore, SampleRecord
 from prover.pool import VerifierPool
+from prover.search.runner import WorkerDirs
 
 
 @dataclass(frozen=True)
@@ -169,18 +167,12 @@ def run_eval(
     if skipped and progress is not None:
         bar.write(f"resuming: {skipped} sample(s) already recorded, {len(jobs)} to run", file=progress)
     bar.set_postfix(solved=len(solved), refresh=False)
-    root = Path(tempfile.mkdtemp(prefix="prover-eval-"))
-    slots = threading.local()
-    counter = iter(range(1 << 30))
-    lock = threading.Lock()
+    dirs = WorkerDirs("prover-eval-")
 
     def work(job: _Job) -> SampleOutcome:
-        if not hasattr(slots, "dir"):
-            with lock:
-                slots.dir = root / f"worker-{next(counter)}"
         try:
             seed = engine_seed(job.seed, job.sample)
-            return engine.attempt(job.problem, pool, config.budget_s, seed, slots.dir)
+            return engine.attempt(job.problem, pool, config.budget_s, seed, dirs.mine())
         except Exception as exc:  # one problem's failure must not stop the run: record it
             return SampleOutcome(False, None, 0.0, 0.0, error=f"internal: {type(exc).__name__}: {exc}"[:500])
 

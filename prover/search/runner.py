@@ -7,6 +7,7 @@ there, so threads suffice); the pool's own sessions certify what the workers fin
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import tempfile
 import threading
 import time
@@ -23,6 +24,24 @@ from prover.search.correction import Correction, correct
 from prover.search.portfolio import SearchConfig, search
 from prover.search.result import Attempt, SearchResult
 from prover.search.tactics import EXTRA_IMPORTS, HAMMER_IMPORTS
+
+
+class WorkerDirs:
+    """One scratch folder per worker thread, made on first use: each worker's goal sessions live
+    there, so concurrent sessions never share a sandbox's writable folder."""
+
+    def __init__(self, prefix: str) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix=prefix))
+        self._local = threading.local()
+        self._count = itertools.count()
+        self._lock = threading.Lock()
+
+    def mine(self) -> Path:
+        if not hasattr(self._local, "dir"):
+            with self._lock:
+                self._local.dir = self.root / f"worker-{next(self._count)}"
+        path: Path = self._local.dir
+        return path
 
 
 @dataclass(frozen=True)
@@ -96,16 +115,10 @@ def prove_all(
     on_result: Callable[[SearchResult], None] | None = None,
 ) -> Iterator[SearchResult]:
     """Results in input order (each worker proves one statement at a time)."""
-    root = Path(tempfile.mkdtemp(prefix="prover-search-"))
-    slots = threading.local()
-    counter = iter(range(1 << 30))
-    lock = threading.Lock()
+    dirs = WorkerDirs("prover-search-")
 
     def job(problem: Problem) -> SearchResult:
-        if not hasattr(slots, "dir"):
-            with lock:
-                slots.dir = root / f"worker-{next(counter)}"
-        result = prove(problem, pool, config, slots.dir)
+        result = prove(problem, pool, config, dirs.mine())
         if on_result is not None:
             on_result(result)
         return result
