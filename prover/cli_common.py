@@ -1,0 +1,55 @@
+"""What every command of the command line shares: the one-line usage error, settings from the flags,
+a backend that is usable here, reading a user's file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from prover.batch import read_text
+from prover.config import Settings, load_settings
+from prover.itp import get_backend
+from prover.itp.base import Backend
+
+
+class UsageError(Exception):
+    """Bad input or environment: one line on stderr, exit 2."""
+
+
+def backend_from(name: str, settings: Settings, usable: bool = True) -> Backend:
+    """The backend from settings; unless ``usable`` is False, one whose proof assistant is installed."""
+    try:
+        backend = get_backend(name, settings)
+    except ImportError as exc:
+        raise UsageError(f"backend {name} cannot be loaded: {exc}") from exc
+    if not usable:
+        return backend
+    status = backend.availability()
+    if not status.usable:
+        raise UsageError(f"backend {name} is not usable here: {status.detail}")
+    return backend
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    try:
+        settings = load_settings(args.config)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    for name in ("workers", "timeout_s", "memory_gib"):
+        value = getattr(args, name, None)
+        if value is not None:
+            if value <= 0:
+                raise UsageError(f"--{name.replace('_', '-').removesuffix('-s')} must be positive")
+            setattr(settings.pool, name, value)
+    if getattr(args, "no_sandbox", False):
+        settings.rocq.sandbox = False
+        settings.lean.sandbox = False
+    return settings
+
+
+def read_file(path: Path) -> str:
+    """A user's file as text, or a one-line ``UsageError``."""
+    try:
+        return read_text(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc

@@ -1,0 +1,188 @@
+"""The ``prove`` and ``repl`` commands: proof search from the command line (see ``prove.py`` for the
+search's output and ``repl.py`` for the shell)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from prover.batch import read_text
+from prover.cli_common import UsageError, backend_from, read_file, settings_from
+from prover.config import Settings
+from prover.itp import BACKEND_NAMES
+from prover.itp.base import Backend, CheckRequest, Verdict
+from prover.pool import VerifierPool
+from prover.search.runner import Problem
+
+
+def _statement_problem(path: Path) -> Problem:
+    from prover.search.runner import theorem_name
+
+    text = read_file(path)
+    try:
+        return Problem(theorem_name(text), text)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from exc
+
+
+def _search_backend(args: argparse.Namespace, settings: Settings, path: Path | None) -> Backend:
+    from prover.prove import EXTENSIONS
+
+    name = args.backend or (EXTENSIONS.get(path.suffix) if path is not None else "rocq")
+    if name is None:
+        raise UsageError("cannot tell the proof assistant from the file name: pass --backend")
+    if name != "rocq":
+        raise UsageError(
+            f"proof search needs a goal-level session, which only the rocq backend has so far "
+            f"({name}: use prover check for whole proofs)"
+        )
+    return backend_from(name, settings)
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    """Search for a proof; print it (exit 0) or the best partial attempt (exit 1)."""
+    from prover.prove import print_outcome, prove_batch, prove_one
+
+    settings = settings_from(args)
+    if (args.statement is None) == (args.batch is None):
+        raise UsageError("give either STATEMENT_FILE or --batch FILE.jsonl")
+    if args.budget <= 0:
+        raise UsageError("--budget must be positive")
+    backend = _search_backend(args, settings, args.statement)
+    if args.batch is not None:
+        problems = [_batch_problem(line, n, args.batch.parent) for n, line in _lines(args.batch)]
+        with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
+            prove_batch(problems, pool, args.budget, settings.pool.workers, sys.stdout, not args.quiet)
+        return 0
+    problem = _statement_problem(args.statement)
+    start_from = read_file(args.start_from) if args.start_from is not None else None
+    with VerifierPool(backend, 1, settings.pool.limits()) as pool:
+        stream = None if args.quiet else sys.stderr
+        outcome = prove_one(problem, pool, args.budget, start_from, stream)
+    print_outcome(outcome, args.json, args.engine, args.budget)
+    return 0 if outcome.proved else 1
+
+
+def _lines(path: Path) -> list[tuple[int, str]]:
+    text = read_file(path)
+    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def _batch_problem(line: str, number: int, base: Path) -> Problem:
+    """A batch line {"id", "statement": PATH} or {"id", "statement_text": TEXT}."""
+    from prover.search.runner import theorem_name
+
+    try:
+        data = json.loads(line)
+        text = data.get("statement_text")
+        if text is None:
+            raw = Path(data["statement"])
+            text = read_text(raw if raw.is_absolute() or raw.exists() else base / raw)
+        return Problem(str(data.get("id") or theorem_name(text)), text)
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise UsageError(f"batch line {number}: {exc}") from exc
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    """An interactive proof shell."""
+    import tempfile
+
+    from prover.repl import Shell, run
+    from prover.search.portfolio import SearchConfig, search
+    from prover.search.runner import open_session
+
+    settings = settings_from(args)
+    backend = _search_backend(args, settings, args.file)
+    workdir = Path(tempfile.mkdtemp(prefix="prover-repl-"))
+    with VerifierPool(backend, 1, settings.pool.limits()) as pool:
+
+        def try_here(session: Any, statement: str, state: Any, budget: float) -> Any:
+            def certify(proof: str) -> Verdict:
+                return pool.check(CheckRequest(proof, statement))
+
+            return search(session, statement, "", SearchConfig(budget_s=budget), certify, start=state)
+
+        shell = Shell(lambda text: open_session(text, workdir), pool.check, try_here)
+        if args.file is not None:
+            print(shell.open(read_file(args.file)))
+        run(shell)
+    return 0
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The ``prove`` and ``repl`` subcommands."""
+    prove = sub.add_parser(
+        "prove",
+        parents=[common],
+        help="search for a proof of a statement (or a JSONL batch)",
+        description="Search for a proof with the portfolio engine; every proof is certified by the "
+        "verifier pool. Prints the complete proof file and exits 0, or the best partial attempt and "
+        "exits 1; 2 for bad input. What the engine tries streams to stderr.",
+    )
+    prove.add_argument(
+        "statement", nargs="?", type=Path, metavar="STATEMENT_FILE", help="the statement to prove"
+    )
+    prove.add_argument(
+        "--backend", choices=BACKEND_NAMES, help="proof assistant (default: from the file extension)"
+    )
+    prove.add_argument(
+        "--engine", choices=["portfolio"], default="portfolio", help="search engine (default portfolio)"
+    )
+    prove.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="wall-clock seconds per statement (default 60)",
+    )
+    prove.add_argument(
+        "--json",
+        action="store_true",
+        help="end with one JSON object: proved, proof, attempts, time_s, repairs, technique …",
+    )
+    prove.add_argument(
+        "--from",
+        dest="start_from",
+        type=Path,
+        metavar="PROOF_FILE",
+        help="a failing proof to repair first by tool correction (failing automation steps are "
+        "replaced by portfolio search from the goals at that point)",
+    )
+    prove.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FILE.jsonl",
+        help='prove every line {"id", "statement": PATH | "statement_text": TEXT}; one JSON result '
+        "per line on stdout",
+    )
+    prove.add_argument(
+        "--workers", type=int, help="statements searched in parallel with --batch (default: CPU count)"
+    )
+    prove.add_argument(
+        "--timeout",
+        dest="timeout_s",
+        type=float,
+        metavar="S",
+        help="wall-clock seconds per verifier check of a found proof (default 60)",
+    )
+    prove.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    prove.set_defaults(func=cmd_prove)
+
+    repl = sub.add_parser(
+        "repl",
+        parents=[common],
+        help="an interactive proof shell (step tactics, see goals, undo, try, save)",
+        description="Load or paste a statement, step tactics and see the goals, undo, let the "
+        "portfolio engine try the current goal, and save the proof once the verifier pool certified "
+        "it. Type help inside for the commands.",
+    )
+    repl.add_argument("file", nargs="?", type=Path, metavar="FILE", help="a statement to open at start")
+    repl.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        help="proof assistant (default: from the file extension, else rocq)",
+    )
+    repl.set_defaults(func=cmd_repl)
