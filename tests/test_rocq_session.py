@@ -135,9 +135,14 @@ def test_option_changing_library_gets_its_own_base(rocq_backend: object) -> None
 
 
 def test_candidate_text_cannot_fake_a_resource_failure(rocq_pool: VerifierPool) -> None:
-    proof = "Theorem t : 2 + 2 = 4.\nProof. fail \"Out of memory\". Qed.\n"
-    verdict = rocq_pool.check(CheckRequest(proof, "Theorem t : 2 + 2 = 4.\nProof.\nAdmitted.\n"))
-    assert (verdict.verified, verdict.reason) == (False, "error")
+    statement = "Theorem t : 2 + 2 = 4.\nProof.\nAdmitted.\n"
+    rocq_pool.check(CheckRequest("Theorem t : 2 + 2 = 4.\nProof. reflexivity. Qed.\n", statement))
+    restarts = rocq_pool.stats.restarts
+    for fake in ('fail "Out of memory"', 'fail "Stack overflow"', 'idtac "Out of memory"; fail'):
+        proof = f"Theorem t : 2 + 2 = 4.\nProof. {fake}. Qed.\n"
+        verdict = rocq_pool.check(CheckRequest(proof, statement))
+        assert (verdict.verified, verdict.reason) == (False, "error")
+    assert rocq_pool.stats.restarts == restarts  # and no session was thrown away for it
 
 
 def test_printed_control_characters_do_not_break_the_session(rocq_pool: VerifierPool) -> None:

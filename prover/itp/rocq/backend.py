@@ -72,8 +72,6 @@ COQIDETOP = "coqidetop.opt"
 INSTALL_HINT = (
     "install Debian's Rocq packages: apt-get install coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp"
 )
-# Errors after which the process may be in a degraded state: finish the check, then restart.
-_EXHAUSTION = ("Out of memory", "Stack overflow")
 
 
 class HeaderError(RuntimeError):
@@ -305,15 +303,14 @@ class RocqSession:
         started = time.monotonic()
         refused = static_verdict(request)
         if refused is not None:
-            return Verdict(False, refused.reason, refused.messages, time.monotonic() - started)
+            elapsed = time.monotonic() - started
+            return Verdict(False, refused.reason, refused.messages, elapsed, detail=refused.detail)
         plan = plan_check(request)
         try:
             verdict = self._run(plan, request.proof, started + timeout_s)
             if verdict.reason is Reason.ERROR and self._exhausted():
                 verdict.reason, verdict.detail = Reason.MEMORY, "the process reached its memory limit"
-            if verdict.reason is Reason.MEMORY or any(
-                word in m.text for m in verdict.messages for word in _EXHAUSTION
-            ):
+            if verdict.reason is Reason.MEMORY:  # the process may be degraded: start afresh
                 self.close()
             else:  # back to the header's state: the next check with this header starts there
                 self._rewind(
