@@ -87,8 +87,12 @@ def _binds_variable(type_: str, variables: set[str]) -> bool:
 
 
 def _fun_def(hyp: Hyp, functions: set[str]) -> bool:
-    """`forall x y, f x y = rhs` with f not on the right: rewriting with it always terminates."""
-    match = re.match(r"^forall [^,]*, \(?([A-Za-z_][\w']*) [^=]*?= (.*)$", hyp.type, re.DOTALL)
+    """`forall x y, f x y = rhs` with f not on the right and only variables as arguments: rewriting
+    with it always terminates. (`forall x, f (x + 3) = …` is a fact about f to instantiate, not a
+    definition.)"""
+    match = re.match(
+        r"^forall [^,]*, \(?([A-Za-z_][\w']*)(?: [A-Za-z_][\w']*)+\)? = (.*)$", hyp.type, re.DOTALL
+    )
     if not match or match.group(1) not in functions:
         return False
     return match.group(1) not in _IDENT.findall(match.group(2))
@@ -116,7 +120,7 @@ def shape_of(
         ("Z.div", "div_int"), ("sum_f_R0", "sum"), ("fold_left", "sum"), ("fold_right", "sum"),
         ("gcd", "gcd"), ("lcm", "gcd"), ("prime", "prime"), ("Zeven", "parity"), ("Nat.even", "parity"),
         ("Nat.odd", "parity"), ("even", "parity"), ("odd", "parity"), ("fact", "fact"), ("up", "floor"),
-        ("Int_part", "floor"), ("IZR", "IZR"), ("INR", "INR"),
+        ("Int_part", "floor"), ("floor", "floor"), ("IZR", "IZR"), ("INR", "INR"),
     ):
         if word in words or word in everything:
             f.add(feature)

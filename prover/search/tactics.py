@@ -90,6 +90,13 @@ _DIV_HYPS = (
     "revert H end; intros."
 )
 
+# Coquelicot's floor of a closed real: pin the integer between two strict bounds, then lia.
+_FLOOR = (
+    "match goal with |- floor ?x = ?k => unfold floor; destruct (floor_ex x) as [n Hn]; simpl; "
+    "assert (n < k + 1)%Z by (apply lt_IZR; rewrite plus_IZR; lra); "
+    "assert (k - 1 < n)%Z by (apply lt_IZR; rewrite minus_IZR; lra); lia end."
+)
+
 TABLE: tuple[Rule, ...] = (
     # -- preprocessing ----------------------------------------------------------------------------
     Rule("intros", "norm", "intros.", 0, when=("intro",), timeout_s=2),
@@ -127,6 +134,9 @@ TABLE: tuple[Rule, ...] = (
     Rule("inst_forall", "pre",
          "pose proof ({h} 0) as ?; pose proof ({h} 1) as ?; pose proof ({h} 2) as ?.", 2.0,
          when=("hyp_forall",), timeout_s=2),
+    Rule("inst_forall_more", "pre",
+         "pose proof ({h} (-1)) as ?; pose proof ({h} (-2)) as ?; pose proof ({h} 3) as ?.", 2.2,
+         when=("hyp_forall", "R"), timeout_s=2),
     Rule("induction", "pre", "induction {v}; simpl.", 2.5, when=("nat",), unless=("R",), timeout_s=2),
     Rule("cases_small", "pre", "destruct {v} as [|[|[|[|[|[|{v}]]]]]]; simpl in *.", 2.5,
          when=("nat",), timeout_s=2),
@@ -168,6 +178,7 @@ TABLE: tuple[Rule, ...] = (
     Rule("sqrt_compute", "close",
          "repeat match goal with |- context [sqrt ?x] => rewrite ?(sqrt_square_abs x), ?sqrt_Rsqr end; "
          "unfold Rabs; destruct Rcase_abs; lra.", 3.0, when=("sqrt",), timeout_s=3),
+    Rule("floor", "close", _FLOOR, 0.7, when=("floor",), timeout_s=4),
     Rule("neq_lra", "close", "intro; lra.", 0.5, when=("R", "concl_neq"), timeout_s=3),
     Rule("neq_nra", "close", "intro; nra.", 1.5, when=("R", "concl_neq"), timeout_s=4),
     Rule("auto", "close", "auto with *.", 2.0, timeout_s=2),
