@@ -16,6 +16,12 @@ Example::
     [lean]
     project_dir = "/path/to/lean_project"
     allow_native_decide = false
+
+    [generate]
+    backend = "transformers"      # or "openai" (any OpenAI-compatible server), "vllm"
+    model = "path/or/hf-id"
+    n = 8
+    temperature = 1.0
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from prover.generate.base import GenerationConfig
 from prover.itp.base import GIB, Limits
 
 
@@ -68,6 +75,7 @@ class Settings:
     pool: PoolSettings = field(default_factory=PoolSettings)
     rocq: RocqSettings = field(default_factory=RocqSettings)
     lean: LeanSettings = field(default_factory=LeanSettings)
+    generate: GenerationConfig = field(default_factory=GenerationConfig)
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -117,7 +125,7 @@ def load_settings(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config {path} is not valid TOML: {exc}") from exc
     for section, table in data.items():
-        if section not in ("pool", "rocq", "lean") or not isinstance(table, dict):
+        if section not in ("pool", "rocq", "lean", "generate") or not isinstance(table, dict):
             raise ValueError(f"unknown config section [{section}] in {path}")
         _fill(getattr(settings, section), table, section)
     return settings

@@ -1,0 +1,111 @@
+"""The transformers backend on the CPU with the small model: n samples per prompt, seeds, stop
+strings, token counts and log-probabilities, and loading through the real ``from_pretrained``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from prover.generate.base import Completion, GenerationError
+from prover.generate.hf import TransformersGenerator
+from tests.generate_support import tiny_generator, tiny_model
+
+__all__ = ["tiny_generator", "tiny_model"]  # fixtures, used by name
+
+PROMPTS = ["Theorem t (n : nat) : n + 0 = n.\nProof.\n", "Require Import Arith.\nLemma"]
+
+
+def sample(gen: TransformersGenerator, prompts: list[str], n: int = 3, seed: int | None = 7,
+           stop: list[str] | None = None, max_tokens: int = 24, temperature: float = 1.0) -> list[list[Completion]]:
+    return gen.generate(prompts, n=n, temperature=temperature, top_p=0.95, max_tokens=max_tokens,
+                        stop=stop or [], seed=seed)
+
+
+def test_small_model_loads_through_from_pretrained(tiny_model: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert tokenizer.eos_token == "<|endoftext|>" and tokenizer.pad_token == "<|pad|>"
+    assert model.config.eos_token_id == tokenizer.eos_token_id
+    assert model.config.n_layer == 2
+    # byte-level: any text round-trips, Lean's Unicode included
+    text = "theorem t : ∀ n : ℕ, n + 0 = n := by simp"
+    assert tokenizer.decode(tokenizer(text).input_ids) == text
+
+
+def test_n_samples_per_prompt_with_counts(tiny_generator: TransformersGenerator) -> None:
+    out = sample(tiny_generator, PROMPTS, n=3)
+    assert [len(c) for c in out] == [3, 3]
+    for completions in out:
+        for c in completions:
+            assert 1 <= c.tokens <= 24
+            assert c.token_logprobs is not None and len(c.token_logprobs) == c.tokens
+            assert c.logprob is not None and math.isclose(c.logprob, sum(c.token_logprobs), rel_tol=1e-6)
+            assert c.logprob < 0
+            assert c.finish_reason in ("stop", "length")
+            assert (c.finish_reason == "length") == (c.tokens == 24) or c.finish_reason == "stop"
+    assert len({c.text for c in out[0]}) > 1  # sampled, not copies
+
+
+def test_seed_reproducible_per_prompt(tiny_generator: TransformersGenerator) -> None:
+    first = sample(tiny_generator, PROMPTS, seed=11)
+    again = sample(tiny_generator, PROMPTS, seed=11)
+    assert first == again
+    # the same prompt gets the same samples wherever it sits in the batch (the cache relies on it)
+    alone = sample(tiny_generator, [PROMPTS[1]], seed=11)
+    assert alone[0] == first[1]
+    other = sample(tiny_generator, PROMPTS, seed=12)
+    assert other[0] != first[0]
+
+
+def test_stop_strings_cut_text_and_tokens(tiny_generator: TransformersGenerator) -> None:
+    free = sample(tiny_generator, [PROMPTS[0]], n=1, seed=5, max_tokens=30)[0][0]
+    assert len(free.text) > 8
+    stop = free.text[len(free.text) // 2 : len(free.text) // 2 + 2]
+    cut = free.text[: free.text.find(stop)]
+    stopped = sample(tiny_generator, [PROMPTS[0]], n=1, seed=5, max_tokens=30, stop=[stop])[0][0]
+    assert stopped.text == cut
+    assert stopped.finish_reason == "stop"
+    assert stopped.tokens <= free.tokens
+    assert stopped.token_logprobs == free.token_logprobs[: stopped.tokens]
+
+
+def test_greedy_gives_n_copies(tiny_generator: TransformersGenerator) -> None:
+    out = sample(tiny_generator, PROMPTS, n=2, seed=None, temperature=0.0, max_tokens=8)
+    for completions in out:
+        assert completions[0] == completions[1]
+
+
+def test_unseeded_batches_prompts(tiny_generator: TransformersGenerator) -> None:
+    out = sample(tiny_generator, PROMPTS * 3, n=2, seed=None, max_tokens=6)
+    assert [len(c) for c in out] == [2] * 6
+
+
+def test_identity_names_model_and_weights(tiny_generator: TransformersGenerator, tiny_model: Path) -> None:
+    identity = tiny_generator.identity()
+    assert identity.startswith(f"transformers:{tiny_model}@") and ":cpu:float32" in identity
+
+
+def test_bad_parameters_and_missing_model(tiny_generator: TransformersGenerator, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="top_p"):
+        tiny_generator.generate(PROMPTS, 1, 1.0, 0.0, 4, [], 1)
+    with pytest.raises(GenerationError, match="cannot load model"):
+        TransformersGenerator(str(tmp_path / "nothing"), device="cpu", threads=1)
+
+
+def test_make_generator_from_settings(tiny_model: Path, tmp_path: Path) -> None:
+    from prover.generate import make_generator
+    from prover.generate.base import GenerationConfig
+    from prover.generate.cache import CachedGenerator
+
+    config = GenerationConfig(model=str(tiny_model), device="cpu", threads=1, cache_path=str(tmp_path / "c.db"))
+    gen = make_generator(config)
+    assert isinstance(gen, CachedGenerator) and gen.identity().startswith("transformers:")
+    gen.close()
+    with pytest.raises(ValueError, match="unknown generation backend"):
+        make_generator(GenerationConfig(backend="nope", model="x"))
+    with pytest.raises(ValueError, match="no model given"):
+        make_generator(GenerationConfig())

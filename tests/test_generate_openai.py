@@ -1,0 +1,124 @@
+"""The OpenAI-compatible client against a real server on loopback: ``CompletionServer`` serving the
+small model through the transformers backend; plus retries against a server that fails first."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from prover.generate.base import GenerationError
+from prover.generate.hf import TransformersGenerator
+from prover.generate.openai_compat import OpenAIGenerator, completions_url
+from prover.generate.serve import CompletionServer
+from tests.generate_support import tiny_generator, tiny_model
+
+__all__ = ["tiny_generator", "tiny_model"]
+
+PROMPTS = ["Theorem t (n : nat) : n + 0 = n.\nProof.\n", "Lemma u : True.\nProof.\n"]
+
+
+def test_client_against_the_small_model_server(tiny_generator: TransformersGenerator) -> None:
+    with CompletionServer(tiny_generator, "tiny", max_requests=10) as server:
+        models = httpx.get(server.base_url + "/v1/models", timeout=10).json()
+        assert models["data"][0]["id"] == "tiny"
+        client = OpenAIGenerator(server.base_url, "tiny", concurrency=2, timeout_s=30, max_retries=0)
+        try:
+            out = client.generate(PROMPTS, n=2, temperature=1.0, top_p=0.9, max_tokens=12, stop=["\n\n"], seed=3)
+        finally:
+            client.close()
+    direct = tiny_generator.generate(PROMPTS, 2, 1.0, 0.9, 12, ["\n\n"], 3)
+    assert [len(c) for c in out] == [2, 2]
+    for got, want in zip(out, direct, strict=True):
+        assert [c.text for c in got] == [c.text for c in want]  # the same model, seed and prompt
+        for g, w in zip(got, want, strict=True):
+            assert g.tokens == w.tokens and g.finish_reason == w.finish_reason
+            assert g.logprob == pytest.approx(w.logprob)
+    assert client.requests == 2 and client.retries == 0
+
+
+def test_server_rejects_bad_request_and_stops_by_itself(tiny_generator: TransformersGenerator) -> None:
+    server = CompletionServer(tiny_generator, "tiny", max_requests=1).start()
+    reply = httpx.post(server.base_url + "/v1/completions", json={"prompt": 5}, timeout=10)
+    assert reply.status_code == 400 and "prompt" in reply.json()["error"]["message"]
+    server._thread.join(timeout=10)  # max_requests reached: it shut itself down
+    assert server._thread is not None and not server._thread.is_alive()
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """Fails the first request with 503 (Retry-After: 0), then answers like a completions server."""
+
+    calls: ClassVar[list[dict[str, Any]]] = []
+    status_first: ClassVar[int] = 503
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append(body)
+        if len(type(self).calls) == 1:
+            data = b'{"error": {"message": "busy"}}'
+            self.send_response(type(self).status_first)
+            self.send_header("Retry-After", "0")
+        else:
+            choices = [{"index": i, "text": f" lia.{i}", "finish_reason": "stop",
+                        "logprobs": {"token_logprobs": [-0.5, -0.25]}} for i in range(body["n"])]
+            data = json.dumps({"choices": choices, "usage": {"completion_tokens": 2 * body["n"]}}).encode()
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def flaky() -> Iterator[str]:
+    _Flaky.calls = []
+    httpd = HTTPServer(("127.0.0.1", 0), _Flaky)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_retries_after_503(flaky: str) -> None:
+    client = OpenAIGenerator(flaky, "m", max_retries=2, backoff_s=0.01, timeout_s=5)
+    out = client.generate(["Goal True."], n=2, temperature=0.5, top_p=1.0, max_tokens=5, stop=[], seed=None)
+    client.close()
+    assert client.requests == 2 and client.retries == 1
+    assert [c.text for c in out[0]] == [" lia.0", " lia.1"]
+    assert out[0][0].tokens == 2 and out[0][0].logprob == pytest.approx(-0.75)
+    assert _Flaky.calls[1]["n"] == 2 and "seed" not in _Flaky.calls[1]
+
+
+def test_client_error_is_not_retried(flaky: str) -> None:
+    _Flaky.status_first = 400
+    try:
+        client = OpenAIGenerator(flaky, "m", max_retries=3, backoff_s=0.01, timeout_s=5)
+        with pytest.raises(GenerationError, match="400"):
+            client.generate(["x"], n=1, temperature=0.5, top_p=1.0, max_tokens=5, stop=[], seed=1)
+        assert client.requests == 1
+    finally:
+        _Flaky.status_first = 503
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = OpenAIGenerator(f"http://127.0.0.1:{port}", "m", max_retries=2, backoff_s=0.01, timeout_s=2)
+    with pytest.raises(GenerationError, match="ConnectError"):
+        client.generate(["x"], n=1, temperature=0.5, top_p=1.0, max_tokens=5, stop=[], seed=1)
+    assert client.requests == 3 and client.retries == 2
+
+
+def test_completions_url() -> None:
+    assert completions_url("http://h:1") == "http://h:1/v1/completions"
+    assert completions_url("http://h:1/v1/") == "http://h:1/v1/completions"
