@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -23,7 +23,13 @@ from prover.search.portfolio import SearchConfig
 from prover.search.result import Attempt, SearchResult
 from prover.search.runner import Problem, prove, repair
 
-ENGINES = ("portfolio",)  # the model and hybrid engines join with the generation backend
+if TYPE_CHECKING:
+    from prover.generate.base import Generator
+    from prover.search.model_engine import ModelAttempt, ModelEngineConfig, ModelResult
+
+# portfolio: tactic search; model: sampled proofs revised from the checker's errors; hybrid: model
+# with tool correction of the sampled proofs' failing steps first
+ENGINES = ("portfolio", "model", "hybrid")
 EXTENSIONS = {".v": "rocq", ".lean": "lean", ".thy": "isabelle"}
 
 
@@ -143,3 +149,42 @@ def prove_batch(
             bar.update(1)
             bar.set_postfix(proved=proved, refresh=False)
     return proved
+
+
+def prove_model(
+    problem: Problem,
+    generator: Generator,
+    pool: VerifierPool,
+    config: ModelEngineConfig,
+    stream: IO[str] | None = None,
+) -> ModelResult:
+    """The model (or, with ``config.tool_correction``, hybrid) engine on one statement; ``stream``
+    receives one line per attempt."""
+    from prover.search.model_engine import prove_with_model
+
+    started = time.monotonic()
+
+    def show(a: ModelAttempt) -> None:
+        of = "" if a.revision_of is None else f" of #{a.revision_of}"
+        said = a.detail or next((m.text for m in a.messages if m.severity == "error"), "")
+        why = "verified" if a.verified else f"{a.reason}: {' '.join(said.split())[:100]}"
+        print(f"{time.monotonic() - started:7.2f}s  round {a.round}  #{a.index} {a.kind}{of}  "
+              f"[{a.checked}] {why}", file=stream, flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="prover-model-"))
+    return prove_with_model(problem, generator, pool, config, workdir, "rocq",
+                            None if stream is None else show)
+
+
+def print_model_result(result: ModelResult, as_json: bool, engine: str, config: ModelEngineConfig) -> None:
+    if as_json:
+        data = {**result.to_json(), "engine": engine, "k": config.k, "max_rounds": config.rounds,
+                "seed": config.seed, "temperature": config.temperature, "budget_s": config.budget_s}
+        print(json.dumps(data, ensure_ascii=False))
+    elif result.proved and result.proof is not None:
+        print(result.proof, end="")
+    else:
+        reasons = ", ".join(f"{k} {v}" for k, v in result.to_json()["reasons"].items())
+        why = f"generation failed: {result.error}; " if result.error else ""
+        print(f"(* not proved: {why}{len(result.attempts)} attempt(s) in {result.rounds} round(s), "
+              f"{result.revisions} revision(s), {result.corrections} tool correction(s); {reasons} *)")

@@ -4,6 +4,7 @@ search's output and ``repl.py`` for the shell)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from prover.batch import read_text
 from prover.cli_common import UsageError, backend_from, read_file, settings_from
 from prover.config import Settings
+from prover.generate.base import GenerationConfig
 from prover.itp import BACKEND_NAMES
 from prover.itp.base import Backend, CheckRequest, Verdict
 from prover.pool import VerifierPool
@@ -52,6 +54,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.budget <= 0:
         raise UsageError("--budget must be positive")
     backend = _search_backend(args, settings, args.statement)
+    if args.engine != "portfolio":
+        return _prove_with_model(args, settings, backend)
+    if any(getattr(args, flag) is not None for flag in ("model", "k", "seed", "temperature")):
+        raise UsageError("--model, -k, --seed and --temperature need --engine model or hybrid")
     if args.batch is not None:
         problems = [_batch_problem(line, n, args.batch.parent) for n, line in _lines(args.batch)]
         with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
@@ -64,6 +70,59 @@ def cmd_prove(args: argparse.Namespace) -> int:
         outcome = prove_one(problem, pool, args.budget, start_from, stream)
     print_outcome(outcome, args.json, args.engine, args.budget)
     return 0 if outcome.proved else 1
+
+
+def _generation(args: argparse.Namespace, settings: Settings) -> GenerationConfig:
+    """The ``[generate]`` settings with the command line's flags over them."""
+    if args.k is not None and args.k < 1:
+        raise UsageError("-k must be at least 1")
+    gen = dataclasses.replace(settings.generate)
+    for flag, name in (("model", "model"), ("k", "n"), ("temperature", "temperature"), ("seed", "seed")):
+        if getattr(args, flag) is not None:
+            setattr(gen, name, getattr(args, flag))
+    if gen.model is None:
+        raise UsageError(
+            f"--engine {args.engine} needs --model DIR_OR_ID (or model in the [generate] settings)"
+        )
+    try:
+        gen.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return gen
+
+
+def _prove_with_model(args: argparse.Namespace, settings: Settings, backend: Backend) -> int:
+    """``--engine model`` / ``hybrid`` on one statement."""
+    from prover.generate import make_generator
+    from prover.prove import print_model_result, prove_model
+    from prover.search.model_engine import ModelEngineConfig
+
+    if args.batch is not None or args.start_from is not None:
+        raise UsageError(f"--engine {args.engine} takes one STATEMENT_FILE (no --batch, no --from)")
+    gen = _generation(args, settings)
+    config = ModelEngineConfig(
+        k=gen.n, rounds=args.rounds, temperature=gen.temperature, top_p=gen.top_p, max_tokens=gen.max_tokens,
+        seed=gen.seed, tool_correction=args.engine == "hybrid", budget_s=args.budget, templates=gen.templates,
+        prompt_format=gen.prompt_format,
+    )
+    try:
+        config.validate()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    problem = _statement_problem(args.statement)
+    try:
+        generator = make_generator(gen)
+    except (ValueError, RuntimeError) as exc:  # bad settings, a missing package or model
+        raise UsageError(str(exc).splitlines()[0]) from exc
+    try:
+        with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
+            result = prove_model(problem, generator, pool, config, None if args.quiet else sys.stderr)
+    except ValueError as exc:  # templates or a prompt format the model cannot take
+        raise UsageError(str(exc)) from exc
+    finally:
+        generator.close()
+    print_model_result(result, args.json, args.engine, config)
+    return 0 if result.proved else 1
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
@@ -118,9 +177,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "prove",
         parents=[common],
         help="search for a proof of a statement (or a JSONL batch)",
-        description="Search for a proof with the portfolio engine; every proof is certified by the "
-        "verifier pool. Prints the complete proof file and exits 0, or the best partial attempt and "
-        "exits 1; 2 for bad input. What the engine tries streams to stderr.",
+        description="Search for a proof with the portfolio engine, or sample proofs from a model "
+        "(--engine model, hybrid); every proof is certified by the verifier pool. Prints the "
+        "complete proof file and exits 0, or the best partial attempt (model: a summary) and exits 1; "
+        "2 for bad input. What the engine tries streams to stderr. Sampling settings come from the "
+        "[generate] section of the settings file; the flags override them.",
     )
     prove.add_argument(
         "statement", nargs="?", type=Path, metavar="STATEMENT_FILE", help="the statement to prove"
@@ -129,7 +190,25 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "--backend", choices=BACKEND_NAMES, help="proof assistant (default: from the file extension)"
     )
     prove.add_argument(
-        "--engine", choices=["portfolio"], default="portfolio", help="search engine (default portfolio)"
+        "--engine",
+        choices=["portfolio", "model", "hybrid"],
+        default="portfolio",
+        help="portfolio: tactic search (default); model: whole proofs sampled from --model, revised "
+        "from the checker's errors; hybrid: model plus tool correction of failing steps",
+    )
+    prove.add_argument(
+        "--model", metavar="DIR_OR_ID", help="model or hybrid engine: a local model directory or a "
+        "Hugging Face id (default: model in the [generate] settings)"
+    )
+    prove.add_argument(
+        "-k", dest="k", type=int, metavar="K", help="proofs sampled per round (default: n in [generate], 8)"
+    )
+    prove.add_argument(
+        "--rounds", type=int, default=2, metavar="R", help="revision rounds after the first (default 2)"
+    )
+    prove.add_argument("--seed", type=int, metavar="S", help="sampling seed (default: seed in [generate])")
+    prove.add_argument(
+        "--temperature", type=float, metavar="T", help="sampling temperature (default: [generate], 1.0)"
     )
     prove.add_argument(
         "--budget",

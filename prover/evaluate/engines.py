@@ -1,19 +1,26 @@
 """The search engines an eval run can drive, behind one small interface: one ``attempt`` per sample.
 
-Only ``portfolio`` (the tactic portfolio of ``prover/search``) exists; ``model`` and ``hybrid`` join
-with the generation backend and plug in here. This module is light to import (the command line's
-parser reads ``ENGINES``); the search itself is imported when an attempt runs.
+``portfolio`` is the tactic portfolio of ``prover/search``; ``ModelEngine`` runs the model engine
+(``prover/search/model_engine.py``; hybrid with ``tool_correction``) on a generator the caller made.
+``prover eval`` does not build a generator yet, so its ``--engine model``/``hybrid`` stay planned.
+This module is light to import (the command line's parser reads ``ENGINES``); the search itself is
+imported when an attempt runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from prover.evaluate.benchmarks import BenchProblem
+    from prover.generate.base import Completion, Generator
     from prover.pool import VerifierPool
+    from prover.search.model_engine import ModelEngineConfig
 
 ENGINES = ("portfolio",)
 PLANNED_ENGINES = ("model", "hybrid")  # join with the generation backend (prover/generate)
@@ -64,6 +71,52 @@ class PortfolioEngine:
             result.proved, proof, result.time_s, result.verify_time_s,
             technique=result.technique, error=result.error, detail=detail,
         )
+
+
+class ModelEngine:
+    """Sampled proofs revised from the checker's errors; hybrid when ``config.tool_correction``. Each
+    attempt gets the sample's seed and budget. Eval workers share the one generator, so its calls are
+    serialised (the checks of different workers still overlap)."""
+
+    def __init__(self, generator: Generator, config: ModelEngineConfig) -> None:
+        self.generator = _Serialised(generator)
+        self.config = config
+
+    def attempt(
+        self, problem: BenchProblem, pool: VerifierPool, budget_s: float, seed: int, workdir: Path
+    ) -> SampleOutcome:
+        from prover.search.model_engine import prove_with_model
+        from prover.search.runner import Problem
+
+        config = dataclasses.replace(self.config, seed=seed, budget_s=budget_s)
+        found = prove_with_model(Problem(problem.name, problem.statement), self.generator, pool, config,
+                                 workdir, problem.backend)
+        summary = found.to_json()
+        detail = {key: summary[key] for key in ("rounds", "revisions", "corrections", "reasons")}
+        detail["attempts"] = len(found.attempts)
+        return SampleOutcome(
+            found.proved, found.proof, found.time_s, found.verify_time_s, tokens=found.tokens,
+            technique=found.technique, error=found.error, detail=detail,
+        )
+
+
+class _Serialised:
+    """A ``Generator`` that lets one thread at a time into ``inner``."""
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+
+    def identity(self) -> str:
+        return self.inner.identity()
+
+    def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
+                 stop: Sequence[str], seed: int | None) -> list[list[Completion]]:
+        with self._lock:
+            return self.inner.generate(prompts, n, temperature, top_p, max_tokens, stop, seed)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def make_engine(name: str) -> Engine:

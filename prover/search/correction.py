@@ -163,11 +163,13 @@ def correct(
     open_at: OpenAt,
     budget_s: float = 30.0,
     max_rounds: int = 3,
+    first: Verdict | None = None,
 ) -> Correction:
     """Repair ``proof`` of the theorem ``name`` of ``statement`` by portfolio search at the failing
-    steps; ``check`` is the verifier pool."""
+    steps; ``check`` is the verifier pool. ``first``: the pool's verdict on ``proof`` when the
+    caller has it already (it is not checked again)."""
     started = time.monotonic()
-    verdict = check(CheckRequest(proof, statement))
+    verdict = first if first is not None else check(CheckRequest(proof, statement))
     result = Correction(verdict.verified, proof, verdict)
     current = proof
     for _ in range(max_rounds):

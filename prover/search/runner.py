@@ -65,14 +65,22 @@ def open_session(
     raise RuntimeError(str(last))
 
 
-def repair(problem: Problem, proof: str, pool: VerifierPool, budget_s: float, workdir: Path) -> Correction:
-    """Tool correction of ``proof`` (see ``correction.py``), every candidate checked by ``pool``."""
+def repair(
+    problem: Problem,
+    proof: str,
+    pool: VerifierPool,
+    budget_s: float,
+    workdir: Path,
+    verdict: Verdict | None = None,
+) -> Correction:
+    """Tool correction of ``proof`` (see ``correction.py``), every candidate checked by ``pool``;
+    ``verdict``: the pool's verdict on ``proof`` when the caller has it already."""
     name = theorem_name(problem.statement)
 
     def open_at(prefix: str, preamble: Sequence[str]) -> RocqGoalSession:
         return open_session(prefix, workdir, preamble, name)
 
-    return correct(proof, problem.statement, name, pool.check, open_at, budget_s)
+    return correct(proof, problem.statement, name, pool.check, open_at, budget_s, first=verdict)
 
 
 def theorem_name(statement: str) -> str:

@@ -1,0 +1,296 @@
+"""The model engine: whole proofs sampled from a model, verified in the pool, and revised from the
+checker's errors — the conjecture correction of the Lyra paper — with tool correction of failing
+automation steps first in the hybrid engine.
+
+Round 0 samples ``k`` whole proofs from the prover prompt. The extractor turns each answer into a
+proof file (a candidate it refuses is a failed attempt with that refusal's reason); every other
+candidate goes to the verifier pool, all of a round in one batch. The first verified proof ends the
+run. Otherwise the hybrid engine repairs the failures at their failing step (``runner.repair``), and
+each following round asks the corrector prompt — the failing attempt with the checker's errors
+marked inline, plus the error list — for revisions, up to ``rounds`` rounds; every ``restart_every``
+rounds it samples afresh from the prover prompt instead (Lyra restarts from scratch now and then, so
+one bad first attempt does not steer every revision). The budget is checked between phases; a
+generation or a check under way is not interrupted.
+
+Every attempt is kept (prompt, completion, candidate, errors, the attempt it revises, verdict,
+tokens, time): the (prompt, completion, verdict) triples are training data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prover.generate.base import GenerationError, Generator, check_sampling
+from prover.generate.extract import extract_proof
+from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
+from prover.itp.base import CheckRequest, Message, Reason, Verdict
+from prover.pool import VerifierPool
+from prover.search.runner import Problem, repair
+
+KINDS = ("prover", "corrector", "tool_correction")
+
+
+@dataclass
+class ModelEngineConfig:
+    k: int = 8  # samples per round
+    rounds: int = 2  # revision rounds after round 0
+    restart_every: int = 3  # every this many rounds sample afresh from the prover prompt (0: never)
+    temperature: float = 1.0
+    top_p: float = 0.95
+    max_tokens: int = 512
+    seed: int | None = 0  # round r samples with seed + r; None: unseeded
+    tool_correction: bool = False  # the hybrid engine
+    max_repairs: int = 2  # tool corrections per round (each a portfolio search)
+    repair_budget_s: float = 30.0  # per tool correction
+    budget_s: float = 300.0
+    templates: str = "default"
+    prompt_format: str = "auto"  # "auto", "plain", "chat" (see prompts.Prompt.render)
+    sketch: bool = False  # the prover prompt asks for a natural-language sketch first
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` with a one-line message."""
+        check_sampling(self.k, self.temperature, self.top_p, self.max_tokens)
+        if self.rounds < 0 or self.restart_every < 0 or self.max_repairs < 0:
+            raise ValueError("rounds, restart_every and max_repairs must not be negative")
+        if self.budget_s <= 0 or self.repair_budget_s <= 0:
+            raise ValueError("the budgets must be positive")
+
+
+@dataclass
+class ModelAttempt:
+    """One candidate proof: sampled (``prover``), revised (``corrector``) or tool-corrected."""
+
+    index: int
+    round: int
+    kind: str  # one of KINDS
+    prompt: int | None  # index into ModelResult.prompts; None for tool correction
+    revision_of: int | None  # the attempt this one revises or repairs
+    completion: str  # what the model wrote (empty for tool correction)
+    candidate: str  # the proof file the extractor assembled (or the repaired file)
+    checked: str = "pool"  # pool | static (refused by the extractor) | duplicate (verdict reused)
+    verified: bool = False
+    reason: str | None = None
+    detail: str | None = None
+    messages: list[Message] = field(default_factory=list)  # the checker's (or extractor's) messages
+    tokens: int = 0
+    logprob: float | None = None
+    gen_time_s: float = 0.0  # this attempt's share of its batch's generation time
+    check_time_s: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the extractor repaired; tool repairs
+
+    def judge(self, verdict: Verdict, checked: str = "pool") -> None:
+        self.checked, self.verified = checked, verdict.verified
+        self.reason = None if verdict.reason is None else str(verdict.reason)
+        self.detail, self.messages = verdict.detail, list(verdict.messages)
+        self.check_time_s = 0.0 if checked == "duplicate" else verdict.time_s
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["messages"]
+        data["errors"] = [m.to_json() for m in self.messages if m.severity == "error"]
+        data["gen_time_s"], data["check_time_s"] = round(self.gen_time_s, 3), round(self.check_time_s, 3)
+        return data
+
+
+@dataclass
+class ModelResult:
+    name: str
+    proved: bool = False  # true only when the verifier pool verified ``proof``
+    proof: str | None = None  # the complete checked proof file
+    technique: str | None = None  # sampled | revision | tool correction
+    attempts: list[ModelAttempt] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)  # rendered prompts, referenced by attempts
+    rounds: int = 0  # rounds run (round 0 included)
+    revisions: int = 0  # revised proofs sampled from corrector prompts
+    corrections: int = 0  # tool corrections run (hybrid)
+    tokens: int = 0
+    time_s: float = 0.0
+    generate_time_s: float = 0.0
+    verify_time_s: float = 0.0
+    error: str | None = None  # generation failed
+
+    def to_json(self) -> dict[str, Any]:
+        reasons = Counter(a.reason for a in self.attempts if not a.verified)
+        return {
+            "name": self.name, "proved": self.proved, "proof": self.proof, "technique": self.technique,
+            "rounds": self.rounds, "revisions": self.revisions, "corrections": self.corrections,
+            "tokens": self.tokens, "time_s": round(self.time_s, 3),
+            "generate_time_s": round(self.generate_time_s, 3), "verify_time_s": round(self.verify_time_s, 3),
+            "error": self.error, "reasons": {str(k): v for k, v in reasons.most_common()},
+            "attempts": [a.to_json() for a in self.attempts], "prompts": self.prompts,
+        }
+
+
+def tokenizer_of(generator: Generator) -> Any | None:
+    """The backend's tokenizer when it has one (for chat templates), looking through wrappers."""
+    inner: Any = generator
+    while inner is not None and not hasattr(inner, "tokenizer"):
+        inner = getattr(inner, "inner", None)
+    return None if inner is None else inner.tokenizer
+
+
+class _Run:
+    def __init__(self, problem: Problem, generator: Generator, pool: VerifierPool, config: ModelEngineConfig,
+                 workdir: Path, language: str, on_attempt: Callable[[ModelAttempt], None] | None) -> None:
+        self.problem, self.generator, self.pool, self.config = problem, generator, pool, config
+        self.workdir, self.language, self.on_attempt = workdir, language, on_attempt
+        self.templates: Templates = load_templates(config.templates)
+        self.tokenizer = tokenizer_of(generator)
+        self.result = ModelResult(problem.name)
+        self.started = time.monotonic()
+        self.verdicts: dict[str, Verdict] = {}  # candidate text -> the pool's verdict
+        self.prompt_ids: dict[str, int] = {}
+        # Settings no prompt can be rendered with fail here, before anything is sampled.
+        probe = prover_prompt(self.templates, language, problem.statement)
+        probe.render(self.tokenizer, config.prompt_format)
+
+    def left(self) -> float:
+        return self.config.budget_s - (time.monotonic() - self.started)
+
+    def run(self) -> ModelResult:
+        config = self.config
+        failures: list[ModelAttempt] = []
+        try:
+            for rnd in range(config.rounds + 1):
+                if self.left() <= 0:
+                    break
+                self.result.rounds = rnd + 1
+                restart = rnd == 0 or not failures or self._restart(rnd)
+                batch = self._sample_fresh(rnd) if restart else self._sample_revisions(rnd, failures)
+                if self._verify(batch) or self._tool_correct(batch):
+                    break
+                failures = [a for a in batch if a.candidate.strip()]
+        except GenerationError as exc:
+            self.result.error = str(exc)
+        self.result.time_s = time.monotonic() - self.started
+        return self.result
+
+    def _restart(self, rnd: int) -> bool:
+        every = self.config.restart_every
+        return every > 0 and rnd % every == 0
+
+    # -- sampling ------------------------------------------------------------------------------------
+
+    def _sample_fresh(self, rnd: int) -> list[ModelAttempt]:
+        statement, sketch = self.problem.statement, self.config.sketch
+        prompt = prover_prompt(self.templates, self.language, statement, sketch=sketch)
+        return self._sample([(prompt, None)], self.config.k, rnd, "prover")
+
+    def _sample_revisions(self, rnd: int, failures: Sequence[ModelAttempt]) -> list[ModelAttempt]:
+        """Revisions of the round's distinct failures, those the checker located first; about ``k``
+        samples in all."""
+        distinct: dict[str, ModelAttempt] = {}
+        for a in sorted(failures, key=lambda a: a.reason != Reason.ERROR):
+            distinct.setdefault(a.candidate, a)
+        parents = list(distinct.values())[: self.config.k]
+        jobs = [(corrector_prompt(self.templates, self.language, self.problem.statement, a.candidate,
+                                  a.messages), a.index) for a in parents]
+        batch = self._sample(jobs, max(1, self.config.k // len(parents)), rnd, "corrector")
+        self.result.revisions += len(batch)
+        return batch
+
+    def _sample(
+        self, jobs: Sequence[tuple[Prompt, int | None]], n: int, rnd: int, kind: str
+    ) -> list[ModelAttempt]:
+        config = self.config
+        texts = [prompt.render(self.tokenizer, config.prompt_format) for prompt, _ in jobs]
+        stop = sorted({s for prompt, _ in jobs for s in prompt.stop})
+        seed = None if config.seed is None else config.seed + rnd
+        began = time.monotonic()
+        samples = self.generator.generate(
+            texts, n, config.temperature, config.top_p, config.max_tokens, stop, seed
+        )
+        spent = time.monotonic() - began
+        self.result.generate_time_s += spent
+        batch: list[ModelAttempt] = []
+        for (prompt, parent), text, completions in zip(jobs, texts, samples, strict=True):
+            prompt_id = self.prompt_ids.setdefault(text, len(self.prompt_ids))
+            if prompt_id == len(self.result.prompts):
+                self.result.prompts.append(text)
+            for c in completions:
+                extraction = extract_proof(self.language, self.problem.statement, prompt.answer(c.text))
+                attempt = ModelAttempt(len(self.result.attempts), rnd, kind, prompt_id, parent, c.text,
+                                       extraction.candidate, tokens=c.tokens, logprob=c.logprob,
+                                       gen_time_s=spent / max(1, len(jobs) * n), notes=extraction.notes)
+                refusal = extraction.refusal
+                if refusal is not None:
+                    attempt.judge(Verdict(False, refusal.reason, refusal.messages, detail=refusal.detail),
+                                  "static")
+                self.result.tokens += c.tokens
+                self.result.attempts.append(attempt)
+                batch.append(attempt)
+        return batch
+
+    # -- checking ------------------------------------------------------------------------------------
+
+    def _verify(self, batch: Sequence[ModelAttempt]) -> bool:
+        """Every extracted candidate of ``batch`` checked in the pool, all submitted before any result
+        is awaited; a candidate checked before reuses that verdict. True when one verified."""
+        fresh: dict[str, ModelAttempt] = {}
+        for a in batch:
+            if a.checked == "pool" and a.candidate not in self.verdicts:
+                fresh.setdefault(a.candidate, a)
+        futures = [self.pool.submit(CheckRequest(text, self.problem.statement)) for text in fresh]
+        for (text, a), future in zip(fresh.items(), futures, strict=True):
+            self.verdicts[text] = future.result()
+            a.judge(self.verdicts[text])
+            self.result.verify_time_s += a.check_time_s
+        for a in batch:
+            if a.checked == "pool" and fresh.get(a.candidate) is not a:
+                a.judge(self.verdicts[a.candidate], "duplicate")
+            if self.on_attempt is not None:
+                self.on_attempt(a)
+        winner = next((a for a in batch if a.verified), None)
+        if winner is not None:
+            self._won(winner, "sampled" if winner.kind == "prover" else "revision")
+        return winner is not None
+
+    def _tool_correct(self, batch: Sequence[ModelAttempt]) -> bool:
+        """Hybrid: repair the failures the checker located (Rocq only), a few per round."""
+        if not self.config.tool_correction or self.language != "rocq":
+            return False
+        todo = [a for a in batch if a.checked == "pool" and a.reason == Reason.ERROR]
+        for a in todo[: self.config.max_repairs]:
+            left = self.left()
+            if left <= 1:
+                break
+            budget = min(left, self.config.repair_budget_s)
+            workdir = self.workdir / f"repair-{a.index}"
+            fixed = repair(self.problem, a.candidate, self.pool, budget, workdir, self.verdicts[a.candidate])
+            self.result.corrections += 1
+            record = ModelAttempt(len(self.result.attempts), a.round, "tool_correction", None, a.index, "",
+                                  fixed.proof)
+            record.judge(fixed.verdict)
+            record.check_time_s = fixed.time_s
+            record.notes = [f"line {r.line}: {r.failing} -> {' '.join(r.replacement) or 'nothing found'}"
+                            for r in fixed.repairs]
+            self.result.attempts.append(record)
+            if self.on_attempt is not None:
+                self.on_attempt(record)
+            if fixed.repaired:
+                self._won(record, "tool correction")
+                return True
+        return False
+
+    def _won(self, attempt: ModelAttempt, technique: str) -> None:
+        self.result.proved, self.result.proof, self.result.technique = True, attempt.candidate, technique
+
+
+def prove_with_model(
+    problem: Problem,
+    generator: Generator,
+    pool: VerifierPool,
+    config: ModelEngineConfig,
+    workdir: Path,
+    language: str = "rocq",
+    on_attempt: Callable[[ModelAttempt], None] | None = None,
+) -> ModelResult:
+    """Sample, verify, repair and revise proofs of ``problem`` until one verifies or the budget or the
+    rounds run out (see the module's docstring). Raises ``ValueError`` for bad settings."""
+    config.validate()
+    return _Run(problem, generator, pool, config, workdir, language, on_attempt).run()
