@@ -74,6 +74,12 @@ INSTALL_HINT = (
 )
 
 
+# What Coq itself prints, exactly, when OCaml raises Out_of_memory or Stack_overflow. A proof cannot
+# forge these as errors: Ltac's `fail "…"` always reads "Tactic failure: …", and what a proof prints
+# with idtac is a notice, not an error.
+_RUNTIME_FAILURES = frozenset({"Out of memory.", "Stack overflow."})
+
+
 class HeaderError(RuntimeError):
     """The header itself does not load (a missing library, a typo in a Require)."""
 
@@ -308,9 +314,10 @@ class RocqSession:
         plan = plan_check(request)
         try:
             verdict = self._run(plan, request.proof, started + timeout_s)
-            if verdict.reason is Reason.ERROR and self._exhausted():
+            raised = {m.text for m in verdict.messages if m.severity == "error"} & _RUNTIME_FAILURES
+            if verdict.reason is Reason.ERROR and ("Out of memory." in raised or self._exhausted()):
                 verdict.reason, verdict.detail = Reason.MEMORY, "the process reached its memory limit"
-            if verdict.reason is Reason.MEMORY:  # the process may be degraded: start afresh
+            if verdict.reason is Reason.MEMORY or raised:  # the process may be degraded: start afresh
                 self.close()
             else:  # back to the header's state: the next check with this header starts there
                 self._rewind(
