@@ -17,11 +17,15 @@ from prover.itp.base import Backend, CheckRequest, Message, Reason, StaticVerdic
 from prover.pool import VerifierPool
 
 
-def _print_verdict(verdict: Verdict, proof_path: str) -> None:
-    print("verified" if verdict.verified else f"not verified: {verdict.reason}")
-    for m in verdict.messages:
+def _print_messages(messages: list[Message], proof_path: str) -> None:
+    for m in messages:
         where = f"{proof_path}:{m.line}:{m.column}: " if m.line is not None else ""
         print(f"  {where}{m.severity}: {m.text}")
+
+
+def _print_verdict(verdict: Verdict, proof_path: str) -> None:
+    print("verified" if verdict.verified else f"not verified: {verdict.reason}")
+    _print_messages(verdict.messages, proof_path)
     if verdict.axioms:
         print(f"  axioms: {', '.join(verdict.axioms)}")
 
@@ -54,9 +58,7 @@ def _check_static(args: argparse.Namespace, backend: Backend, items: list[BatchI
             print(json.dumps(verdict.to_json(), ensure_ascii=False))
         else:
             print("static checks pass" if verdict.passed else f"refused: {verdict.reason}")
-            for m in verdict.messages:
-                where = f"{args.proof}:{m.line}:{m.column}: " if m.line is not None else ""
-                print(f"  {where}{m.severity}: {m.text}")
+            _print_messages(verdict.messages, str(args.proof))
     return 0 if args.batch is not None or verdict.passed else 1
 
 

@@ -39,7 +39,7 @@ from prover.itp.base import (
     Verdict,
 )
 from prover.itp.rocq.axioms import assumptions, resolve
-from prover.itp.rocq.coqide import CoqDied, CoqIdeTop, CoqTimeout, Feedback
+from prover.itp.rocq.coqide import COQIDETOP, CoqDied, CoqIdeTop, CoqTimeout, Feedback, coqidetop_argv
 from prover.itp.rocq.guard import ALLOWED_AXIOMS, RULES
 from prover.itp.rocq.messages import error_of, fail, positioned, scan_sentence
 from prover.itp.rocq.plan import Plan, plan_check
@@ -57,7 +57,7 @@ from prover.itp.rocq.preload import (
     split_key,
     uncovered_libraries,
 )
-from prover.itp.rocq.static import static_check, static_verdict
+from prover.itp.rocq.static import static_check
 from prover.itp.rocq.text import Sentence, split_sentences
 from prover.itp.sandbox import (
     BWRAP_HINT,
@@ -68,7 +68,6 @@ from prover.itp.sandbox import (
     tree_rss_bytes,
 )
 
-COQIDETOP = "coqidetop.opt"
 INSTALL_HINT = (
     "install Debian's Rocq packages: apt-get install coq libcoq-coquelicot libcoq-hammer eprover coinor-csdp"
 )
@@ -193,10 +192,7 @@ class RocqSession:
         self.header_state: tuple[str, int] | None = None  # (header, state id) of the last header run
         self.excluded: list[Library] = []
         workdir.mkdir(parents=True, exist_ok=True)
-        # -native-compiler no: native_compute then runs on the VM, so neither the OCaml compiler nor
-        # the files it writes are part of what a verdict trusts.
-        argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", "-native-compiler", "no"]
-        argv += extra_args
+        argv = coqidetop_argv(extra_args)
         if sandbox:
             argv = sandboxed(argv, workdir)
         env = dict(os.environ)
@@ -307,8 +303,8 @@ class RocqSession:
 
     def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
         started = time.monotonic()
-        refused = static_verdict(request)
-        if refused is not None:
+        refused = static_check(request)
+        if not refused.passed:
             elapsed = time.monotonic() - started
             return Verdict(False, refused.reason, refused.messages, elapsed, detail=refused.detail)
         plan = plan_check(request)

@@ -23,6 +23,17 @@ from dataclasses import dataclass, field
 from typing import cast
 from xml.sax.saxutils import escape
 
+COQIDETOP = "coqidetop.opt"
+
+
+def coqidetop_argv(extra_args: Sequence[str] = ()) -> list[str]:
+    """The command line of every coqidetop this project starts (verifier and goal sessions alike).
+    -native-compiler no: native_compute then runs on the VM, so neither the OCaml compiler nor the
+    files it writes are part of what a verdict trusts."""
+    argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q", "-native-compiler", "no"]
+    return [*argv, *extra_args]
+
+
 # A reply past this size means the proof is printing something enormous: treat the process as lost.
 # (Never cut a reply short instead: the verdict parses some replies, and half a list is a lie.)
 MAX_REPLY_BYTES = 256 * 1024**2

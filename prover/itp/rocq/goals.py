@@ -22,13 +22,12 @@ from pathlib import Path
 from prover.itp.base import GIB
 from prover.itp.goals import Goal, Outcome, ProofState, TacticResult
 from prover.itp.guard import mask_comments, scan
-from prover.itp.rocq.coqide import Answer, CoqDied, CoqIdeTop, CoqTimeout
+from prover.itp.rocq.coqide import Answer, CoqDied, CoqIdeTop, CoqTimeout, coqidetop_argv
 from prover.itp.rocq.guard import RULES
 from prover.itp.rocq.messages import error_of
 from prover.itp.rocq.text import ROCQ_SYNTAX, split_sentences, theorem_of
 from prover.itp.sandbox import resource_limits, sandboxed
 
-COQIDETOP = "coqidetop.opt"
 # CoqHammer's `hammer` runs its helpers (predict, htimeout) and the ATPs by name: they must be on PATH
 # inside the sandbox, which inherits the session's environment.
 HAMMER_LIBEXEC = "/usr/libexec/coq-hammer"
@@ -147,7 +146,7 @@ class RocqGoalSession:
 
     def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        argv = [COQIDETOP, "-main-channel", "stdfds", "-async-proofs", "off", "-q"]
+        argv = coqidetop_argv()
         if self.sandbox:
             argv = sandboxed(argv, self.workdir)
         env = dict(os.environ)

@@ -39,8 +39,3 @@ def static_check(request: CheckRequest) -> StaticVerdict:
         return StaticVerdict(False, Reason.INCOMPLETE, [Message("error", "the file proves no theorem")])
     return StaticVerdict(True)
 
-
-def static_verdict(request: CheckRequest) -> StaticVerdict | None:
-    """The static refusal of ``request``, or None when the static layer lets it through."""
-    verdict = static_check(request)
-    return None if verdict.passed else verdict
