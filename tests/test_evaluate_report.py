@@ -113,7 +113,8 @@ def test_engine_crash_is_recorded_not_fatal(tmp_path: Path) -> None:
     ("changes", "message"),
     [
         ({"n": 1, "ks": (2,)}, "pass@2 needs at least 2 samples"),
-        ({"engine": "model"}, "not available yet"),
+        ({"engine": "model"}, "needs --model"),
+        ({"rounds": 1}, "--rounds"),
         ({"engine": "beam"}, "unknown engine"),
         ({"model": "m"}, "portfolio engine uses no model"),
         ({"seeds": (1, 1)}, "distinct"),

@@ -136,3 +136,19 @@ def test_the_eval_engine_runs_the_model_engine(pool: VerifierPool, tmp_path: Pat
     problem = BenchProblem("lin", "lin", "valid", "rocq", "", STATEMENT, "algebra")
     outcome = engine.attempt(problem, pool, 60.0, 7, tmp_path)
     assert outcome.proved and outcome.technique == "sampled" and outcome.detail["attempts"] == 2
+
+
+def test_prover_eval_with_the_model_engine_end_to_end(tmp_path: Path) -> None:
+    """``prover eval --engine model``: the generator is built from --model, every sample is one sampled
+    proof plus its revisions, recorded with its tokens; an untrained model solves nothing."""
+    model = init_model(tmp_path / "model", project_corpus(REPO), vocab_size=400, n_layer=2, n_embd=32,
+                       n_head=2, n_positions=2048)
+    (tmp_path / "prover.toml").write_text("[pool]\nworkers = 1\n\n[generate]\nmax_tokens = 8\nthreads = 1\n")
+    done = prover("eval", "--benchmark", "minif2f-rocq", "--split", "valid", "--limit", "2", "-n", "2",
+                  "-k", "1,2", "--engine", "model", "--model", str(model), "--rounds", "1", "--budget", "60",
+                  "--db", "e.sqlite", "--json-out", "r.json", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["config"]["engine"] == "model" and report["solved"] == 0 and report["total"] == 2
+    samples = [s for p in report["problems"] for s in p["samples"]]
+    assert len(samples) == 4 and all(s["tokens"] > 0 and not s["proved"] for s in samples)

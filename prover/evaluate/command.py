@@ -11,6 +11,7 @@ command line turns into exit 2. ``main(argv)`` runs the command on its own
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -38,7 +39,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
     """Add ``eval`` (and ``eval compare``) to the subparsers ``sub``; returns the eval parser, whose
     ``func`` default is ``cmd_eval``."""
     from prover.evaluate.benchmarks import REGISTRY, SPLITS
-    from prover.evaluate.engines import ENGINES, PLANNED_ENGINES
+    from prover.evaluate.engines import ENGINES
 
     parents = [common] if common is not None else []
     names = "; ".join(f"{b.name}: {b.description}" for b in REGISTRY.values())
@@ -59,11 +60,15 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
                     help="report pass@K (repeat, or a comma list like 1,8; each K <= N; default 1)")
     ev.add_argument("-n", dest="n", type=int, default=1, metavar="N",
                     help="samples per problem per seed (default 1: the portfolio engine is deterministic)")
-    ev.add_argument("--engine", choices=ENGINES + PLANNED_ENGINES, default="portfolio",
-                    help="search engine (default portfolio; model and hybrid come with the generation "
-                    "backend)")
-    ev.add_argument("--model", metavar="M", help="the model a model-driven engine samples from (not "
-                    "with portfolio)")
+    ev.add_argument("--engine", choices=ENGINES, default="portfolio",
+                    help="search engine: portfolio (default, the tactic portfolio), model (whole proofs "
+                    "sampled from --model; one sample is one proof plus --rounds revisions), hybrid "
+                    "(model plus tool correction of failing steps)")
+    ev.add_argument("--model", metavar="M", help="the model a model-driven engine samples from: a local "
+                    "directory or a Hugging Face id (default: [generate] model; not with portfolio)")
+    ev.add_argument("--rounds", type=int, default=0, metavar="R",
+                    help="revision rounds per sample of a model-driven engine: the checker's errors go "
+                    "back to the model (default 0)")
     ev.add_argument("--temperature", type=float, metavar="T",
                     help="sampling temperature of a model-driven engine (not with portfolio)")
     ev.add_argument("--budget", type=float, default=60.0, metavar="S",
@@ -129,16 +134,17 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace, workers: int) -> Any:
+def _config(args: argparse.Namespace, workers: int, default_model: str | None) -> Any:
     from prover.evaluate.run import EvalConfig
 
     if args.benchmark is None or args.split is None:
         raise EvalUsageError("give --benchmark NAME and --split valid|test (or: prover eval compare A B)")
     ks = tuple(sorted({k for group in (args.ks or [[1]]) for k in group}))
+    model = args.model or (default_model if args.engine != "portfolio" else None)
     config = EvalConfig(
-        benchmark=args.benchmark, split=args.split, ks=ks, n=args.n, engine=args.engine, model=args.model,
-        temperature=args.temperature, seeds=tuple(args.seeds or (0,)), budget_s=args.budget,
-        workers=workers, limit=args.limit, only=args.only,
+        benchmark=args.benchmark, split=args.split, ks=ks, n=args.n, engine=args.engine, model=model,
+        temperature=args.temperature, rounds=args.rounds, seeds=tuple(args.seeds or (0,)),
+        budget_s=args.budget, workers=workers, limit=args.limit, only=args.only,
     )
     if config.temperature is not None and config.engine == "portfolio":
         raise EvalUsageError("--temperature needs a model-driven engine; the portfolio samples nothing")
@@ -150,6 +156,7 @@ def _run(args: argparse.Namespace) -> int:
     from prover.cache import VerdictCache
     from prover.config import load_settings
     from prover.evaluate.benchmarks import get_benchmark, load_problems
+    from prover.evaluate.engines import make_engine
     from prover.evaluate.plots import require_matplotlib, write_plots
     from prover.evaluate.report import Environment, build_report, to_markdown
     from prover.evaluate.run import run_eval, select
@@ -159,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(getattr(args, "config", None))
     workers = args.workers if args.workers is not None else settings.pool.workers
-    config = _config(args, workers)
+    config = _config(args, workers, settings.generate.model)
     if args.timeout_s is not None:
         if args.timeout_s <= 0:
             raise EvalUsageError("--timeout must be positive")
@@ -186,10 +193,16 @@ def _run(args: argparse.Namespace) -> int:
     env = Environment(bench.backend, status.detail, identity)
     cache = VerdictCache(path=Path(settings.pool.cache_path)) if settings.pool.cache_path else None
     progress = None if args.quiet else sys.stderr
-    with EvalStore(args.db) as store:
-        with VerifierPool(backend, workers, settings.pool.limits(), cache=cache) as pool:
-            summary = run_eval(config, bench, problems, pool, store, identity, progress)
-        report = build_report(config, bench, problems, store, summary.hashes, env)
+    generator = _generator(config, settings)
+    try:
+        engine = make_engine(config.engine, generator, _model_config(config, settings))
+        with EvalStore(args.db) as store:
+            with VerifierPool(backend, workers, settings.pool.limits(), cache=cache) as pool:
+                summary = run_eval(config, bench, problems, pool, store, identity, progress, engine)
+            report = build_report(config, bench, problems, store, summary.hashes, env)
+    finally:
+        if generator is not None:
+            generator.close()
     markdown = to_markdown(report)
     _write(args.json_out, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     _write(args.md_out, markdown)
@@ -202,6 +215,33 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(markdown, end="")
     return 0
+
+
+def _generator(config: Any, settings: Any) -> Any:
+    """The generator a model-driven engine samples from (None for the portfolio)."""
+    from prover.evaluate.engines import MODEL_ENGINES
+    from prover.generate import make_generator
+
+    if config.engine not in MODEL_ENGINES:
+        return None
+    gen = dataclasses.replace(settings.generate, model=config.model)
+    if config.temperature is not None:
+        gen.temperature = config.temperature
+    try:
+        return make_generator(gen)
+    except (ValueError, RuntimeError, OSError) as exc:  # bad settings, a missing package or model
+        raise EvalUsageError(str(exc).splitlines()[0]) from exc
+
+
+def _model_config(config: Any, settings: Any) -> Any:
+    """One eval sample of a model engine: one sampled proof and ``--rounds`` revisions of it."""
+    from prover.search.model_engine import ModelEngineConfig
+
+    gen = settings.generate
+    temperature = gen.temperature if config.temperature is None else config.temperature
+    return ModelEngineConfig(k=1, rounds=config.rounds, temperature=temperature, top_p=gen.top_p,
+                             max_tokens=gen.max_tokens, templates=gen.templates,
+                             prompt_format=gen.prompt_format)
 
 
 def _write(path: Path | None, text: str) -> None:

@@ -1,9 +1,9 @@
 """The search engines an eval run can drive, behind one small interface: one ``attempt`` per sample.
 
-``portfolio`` is the tactic portfolio of ``prover/search``; ``ModelEngine`` runs the model engine
-(``prover/search/model_engine.py``; hybrid with ``tool_correction``) on a generator the caller made.
-``prover eval`` does not build a generator yet, so its ``--engine model``/``hybrid`` stay planned.
-This module is light to import (the command line's parser reads ``ENGINES``); the search itself is
+``portfolio`` is the tactic portfolio of ``prover/search``; ``model`` and ``hybrid`` run the model
+engine (``prover/search/model_engine.py``; hybrid adds tool correction) on a generator the caller
+made (``prover eval`` builds it from ``[generate]`` and ``--model``). This module is light to import
+(the command line's parser reads ``ENGINES``); the search itself is
 imported when an attempt runs.
 """
 
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from prover.pool import VerifierPool
     from prover.search.model_engine import ModelEngineConfig
 
-ENGINES = ("portfolio",)
-PLANNED_ENGINES = ("model", "hybrid")  # join with the generation backend (prover/generate)
+ENGINES = ("portfolio", "model", "hybrid")
+MODEL_ENGINES = ("model", "hybrid")  # the engines that sample from a generator
 
 
 @dataclass
@@ -119,7 +119,18 @@ class _Serialised:
         self.inner.close()
 
 
-def make_engine(name: str) -> Engine:
+def make_engine(
+    name: str, generator: Generator | None = None, config: ModelEngineConfig | None = None
+) -> Engine:
+    """The engine ``name``; a model engine needs the ``generator`` (and takes ``config``, whose
+    ``tool_correction`` the name decides)."""
     if name == "portfolio":
         return PortfolioEngine()
+    if name in MODEL_ENGINES:
+        if generator is None:
+            raise ValueError(f"the {name} engine needs a model (--model or [generate] model)")
+        from prover.search.model_engine import ModelEngineConfig
+
+        chosen = config or ModelEngineConfig(k=1, rounds=0)
+        return ModelEngine(generator, dataclasses.replace(chosen, tool_correction=name == "hybrid"))
     raise ValueError(f"unknown engine {name!r}; engines: {', '.join(ENGINES)}")

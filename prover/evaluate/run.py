@@ -23,7 +23,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from prover.evaluate.benchmarks import Benchmark, BenchProblem
-from prover.evaluate.engines import ENGINES, PLANNED_ENGINES, Engine, SampleOutcome, make_engine
+from prover.evaluate.engines import ENGINES, MODEL_ENGINES, Engine, SampleOutcome, make_engine
 from prover.evaluate.store import EvalStore, SampleRecord
 from prover.pool import VerifierPool
 from prover.search.runner import WorkerDirs
@@ -40,6 +40,7 @@ class EvalConfig:
     engine: str = "portfolio"
     model: str | None = None
     temperature: float | None = None  # None for the deterministic portfolio
+    rounds: int = 0  # a model engine's revision rounds per sample (conjecture correction)
     seeds: tuple[int, ...] = (0,)
     budget_s: float = 60.0
     workers: int = 2
@@ -48,15 +49,14 @@ class EvalConfig:
 
     def validate(self) -> None:
         """Raises ``ValueError`` (one line) for an inconsistent configuration."""
-        if self.engine in PLANNED_ENGINES:
-            raise ValueError(
-                f"the {self.engine} engine is not available yet (it comes with the generation backend); "
-                f"engines: {', '.join(ENGINES)}"
-            )
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; engines: {', '.join(ENGINES)}")
         if self.model is not None and self.engine == "portfolio":
             raise ValueError("--model needs a model-driven engine; the portfolio engine uses no model")
+        if self.engine in MODEL_ENGINES and self.model is None:
+            raise ValueError(f"--engine {self.engine} needs --model DIR_OR_ID (or model in [generate])")
+        if self.rounds < 0 or (self.rounds and self.engine not in MODEL_ENGINES):
+            raise ValueError("--rounds takes a non-negative number, with a model-driven engine")
         if self.n < 1:
             raise ValueError("-n must be at least 1")
         if not self.ks or min(self.ks) < 1:
@@ -75,7 +75,7 @@ class EvalConfig:
 
     def run_config(self, bench: Benchmark, seed: int, backend_identity: str) -> dict[str, Any]:
         """The settings one seed's outcomes depend on: what the config hash is taken of."""
-        return {
+        config: dict[str, Any] = {
             "benchmark": bench.name,
             "port": bench.port,
             "split": self.split,
@@ -87,6 +87,9 @@ class EvalConfig:
             "backend": bench.backend,
             "backend_identity": backend_identity,
         }
+        if self.engine in MODEL_ENGINES:  # (kept out of portfolio runs so their hashes stay put)
+            config["rounds"] = self.rounds
+        return config
 
 
 def config_hash(run_config: dict[str, Any]) -> str:
