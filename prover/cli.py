@@ -230,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub, common).set_defaults(func=cmd_eval)
 
+    from prover.selfplay.command import add_parser as add_selfplay_parser
+    from prover.store.command import add_parser as add_store_parser
+
+    add_selfplay_parser(sub, common)
+    add_store_parser(sub, common)
+
     report = sub.add_parser("report", help="summarize a JSONL file of batch verdicts as a table")
     report.add_argument(
         "verdicts", type=Path, metavar="VERDICTS.jsonl", help="output of prover check --batch"
@@ -244,7 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries() -> None:
+    """Hugging Face libraries draw a progress bar for every model load and dataset write; prover
+    shows its own progress for long work, so theirs are off unless the user set the variables."""
+    for name, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("HF_DATASETS_DISABLE_PROGRESS_BARS", "1"),
+                        ("TRANSFORMERS_VERBOSITY", "error")):
+        os.environ.setdefault(name, value)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -35,6 +35,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from prover.generate.base import GenerationConfig
 from prover.itp.base import GIB, Limits
+from prover.selfplay.config import SelfPlaySettings
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Settings:
     rocq: RocqSettings = field(default_factory=RocqSettings)
     lean: LeanSettings = field(default_factory=LeanSettings)
     generate: GenerationConfig = field(default_factory=GenerationConfig)
+    selfplay: SelfPlaySettings = field(default_factory=SelfPlaySettings)
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -125,7 +127,7 @@ def load_settings(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config {path} is not valid TOML: {exc}") from exc
     for section, table in data.items():
-        if section not in ("pool", "rocq", "lean", "generate") or not isinstance(table, dict):
+        if section not in ("pool", "rocq", "lean", "generate", "selfplay") or not isinstance(table, dict):
             raise ValueError(f"unknown config section [{section}] in {path}")
         _fill(getattr(settings, section), table, section)
     return settings

@@ -10,15 +10,13 @@ imported when an attempt runs.
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from prover.evaluate.benchmarks import BenchProblem
-    from prover.generate.base import Completion, Generator
+    from prover.generate.base import Generator
     from prover.pool import VerifierPool
     from prover.search.model_engine import ModelEngineConfig
 
@@ -79,7 +77,9 @@ class ModelEngine:
     serialised (the checks of different workers still overlap)."""
 
     def __init__(self, generator: Generator, config: ModelEngineConfig) -> None:
-        self.generator = _Serialised(generator)
+        from prover.generate.base import SerialisedGenerator
+
+        self.generator = SerialisedGenerator(generator)
         self.config = config
 
     def attempt(
@@ -98,25 +98,6 @@ class ModelEngine:
             found.proved, found.proof, found.time_s, found.verify_time_s, tokens=found.tokens,
             technique=found.technique, error=found.error, detail=detail,
         )
-
-
-class _Serialised:
-    """A ``Generator`` that lets one thread at a time into ``inner``."""
-
-    def __init__(self, inner: Generator) -> None:
-        self.inner = inner
-        self._lock = threading.Lock()
-
-    def identity(self) -> str:
-        return self.inner.identity()
-
-    def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
-                 stop: Sequence[str], seed: int | None) -> list[list[Completion]]:
-        with self._lock:
-            return self.inner.generate(prompts, n, temperature, top_p, max_tokens, stop, seed)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def make_engine(

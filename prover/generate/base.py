@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -169,3 +170,23 @@ def weights_version(model: str) -> str:
             st = f.stat()
             h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
+
+
+class SerialisedGenerator:
+    """A ``Generator`` that lets one thread at a time into ``inner``: threads that share one model
+    (eval workers, self-play problems) take turns generating while their checks overlap."""
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+
+    def identity(self) -> str:
+        return self.inner.identity()
+
+    def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
+                 stop: Sequence[str], seed: int | None) -> list[list[Completion]]:
+        with self._lock:
+            return self.inner.generate(prompts, n, temperature, top_p, max_tokens, stop, seed)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,175 @@
+"""``prover selfplay``: the self-play loop from the command line. With no options it runs the embedded
+default — Rocq, the project's seed problems (``data/rocq-seeds``), the small CPU model (made and
+stored in the work folder when no model is given) — for two rounds, then prints the per-round table
+and writes the plot."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from prover.cli_common import UsageError
+from prover.store import ProblemRow, Store
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parents = [common] if common is not None else []
+    sp: argparse.ArgumentParser = sub.add_parser(
+        "selfplay", parents=parents,
+        help="run self-play rounds (conjecture, prove, select, train), resumable, stored in SQLite",
+        description="Expert iteration with self-play (STP): each round proves the training targets with "
+        "the model engine (the portfolio as a fallback teacher), conjectures variants of proved seeds "
+        "(symbolic mutations and the model's own), filters them, proves them, keeps those barely "
+        "provable, and fine-tunes the model on the verified proofs (with natural-language comments "
+        "where they still verify) and the kept conjectures. Everything lands in WORKDIR/selfplay.sqlite; "
+        "--resume continues a killed run. Settings: the [selfplay] table of the TOML file. Exit 0 when "
+        "the rounds completed, 2 for bad input.",
+    )
+    sp.add_argument("--rounds", type=int, metavar="N", help="rounds to run in all (default 2)")
+    sp.add_argument("--workdir", type=Path, metavar="DIR",
+                    help="where the store, checkpoints, datasets, report and plot go (default runs/selfplay)")
+    sp.add_argument("--seeds", type=Path, metavar="FILE",
+                    help="seed problems, JSONL {name, split: train|heldout, statement, informal} "
+                    "(default data/rocq-seeds/problems.jsonl)")
+    sp.add_argument("--model", metavar="M", help="the starting model: a local directory or a Hugging Face "
+                    "id (default: the small model, made in WORKDIR/model-init)")
+    sp.add_argument("-k", type=int, metavar="K", help="samples per target per round (default 4)")
+    sp.add_argument("--train-steps", type=int, metavar="N", help="optimizer steps per round (default 400)")
+    sp.add_argument("--workers", type=int, metavar="N", help="verifier sessions and problems in parallel")
+    sp.add_argument("--resume", action="store_true",
+                    help="continue the run in WORKDIR from the store (skips finished stages and problems)")
+    sp.add_argument("--ray", metavar="ADDRESS",
+                    help="run the verifier pool and generation on the Ray cluster at ADDRESS (host:port)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bars")
+    sp.set_defaults(func=cmd_selfplay)
+    return sp
+
+
+def cmd_selfplay(args: argparse.Namespace) -> int:
+    from prover.config import load_settings
+
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    sp = settings.selfplay
+    for flag, name in (("rounds", "rounds"), ("model", "model"), ("k", "k"), ("train_steps", "train_steps")):
+        if getattr(args, flag) is not None:
+            setattr(sp, name, getattr(args, flag))
+    if args.workdir is not None:
+        sp.workdir = str(args.workdir)
+    if args.seeds is not None:
+        sp.seeds = str(args.seeds)
+    if args.workers is not None:
+        if args.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        settings.pool.workers = args.workers
+    try:
+        sp.validate()
+        metrics = run_selfplay(settings, args.resume, args.ray, not args.quiet)
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from exc
+    return 0 if metrics else 1
+
+
+def load_seeds(store: Store, path: Path, language: str = "rocq") -> int:
+    """Add the seed problems of a JSONL file to the store (idempotent); returns how many."""
+    from prover.generate.lang import split_statement
+
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ValueError(f"cannot read the seed problems {path}: {exc.strerror}") from exc
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            statement = data["statement"]
+            rows.append(ProblemRow(name=data["name"], statement=statement, source=path.parent.name or "seeds",
+                                   split=data.get("split", "train"), language=language,
+                                   header=split_statement(language, statement).header.strip(),
+                                   informal=data.get("informal")))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not a seed problem ({exc})") from exc
+    if not any(r.split == "train" for r in rows) or not any(r.split == "heldout" for r in rows):
+        raise ValueError(f"{path}: needs problems in both splits, train and heldout")
+    store.add_problems(rows)
+    return len(rows)
+
+
+def initial_model(settings: Any, workdir: Path, log: Any) -> str:
+    """The model round 1 starts from: the one given, or the small model (made on first use)."""
+    sp = settings.selfplay
+    if sp.model is not None:
+        return str(sp.model)
+    target = workdir / "model-init"
+    if (target / "config.json").is_file():
+        return str(target)
+    from prover.generate.prompts import load_templates, prover_prompt
+    from prover.train.model_init import init_model, project_corpus
+
+    # The tokenizer learns from proofs and from the prompts the model will read (seed statements in
+    # the prover template), so both take few tokens; a checkout adds the project's own proof files.
+    lines = Path(sp.seeds).read_text().splitlines()
+    seeds = [json.loads(line)["statement"] for line in lines if line.strip()]
+    templates = load_templates(settings.generate.templates)
+    prompts = [prover_prompt(templates, "rocq", s).plain() for s in seeds]
+    texts = project_corpus(Path(__file__).resolve().parents[2]) + seeds + prompts
+    log(f"making the small model in {target}")
+    init_model(target, texts, vocab_size=1024, n_layer=sp.init_layers, n_embd=sp.init_dim,
+               n_head=sp.init_heads, n_positions=1024, seed=sp.seed)
+    return str(target)
+
+
+def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = True) -> list[dict[str, Any]]:
+    """Run the rounds the settings ask for; returns every round's metrics."""
+    from prover.itp import get_backend
+    from prover.selfplay.loop import Context, run_round
+    from prover.selfplay.report import plot, table
+
+    sp = settings.selfplay
+    workdir = Path(sp.workdir)
+
+    def log(line: str) -> None:
+        if progress:
+            print(line, file=sys.stderr)
+
+    store_path = workdir / "selfplay.sqlite"
+    if store_path.exists() and not resume:
+        with Store(store_path) as existing:
+            if existing.rounds():
+                raise ValueError(f"{workdir} holds a run: pass --resume to continue it, or another --workdir")
+    with Store(store_path) as store:
+        load_seeds(store, Path(sp.seeds))
+        model = initial_model(settings, workdir, log)
+        backend = get_backend("rocq", settings)
+        status = backend.availability()
+        if not status.usable:
+            raise ValueError(f"the rocq backend is not usable here: {status.detail}")
+        with _pool(settings, backend, ray) as pool:
+            ctx = Context(settings, sp, workdir, store, pool, backend.identity(), model, ray, log, progress)
+            metrics = [run_round(ctx, number) for number in range(1, sp.rounds + 1)]
+    text = table(metrics)
+    print(text)
+    (workdir / "report.txt").write_text(text + "\n")
+    (workdir / "rounds.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    log(f"wrote {plot(metrics, workdir / 'rounds.png')}, {workdir / 'report.txt'} and the store {store_path}")
+    return metrics
+
+
+def _pool(settings: Any, backend: Any, ray: str | None) -> Any:
+    from prover.pool import VerifierPool
+
+    limits = dataclasses.replace(settings.pool.limits())
+    if ray is None:
+        return VerifierPool(backend, settings.pool.workers, limits)
+    from prover.distributed import connect, make_pool
+
+    connect(ray)
+    return make_pool("rocq", settings, settings.pool.workers, ray)

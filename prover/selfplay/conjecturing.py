@@ -1,0 +1,160 @@
+"""The conjecture stage: proved seeds, each paired with a lemma its proof uses, become new statements
+— from the symbolic conjecturer (mutations of the statement) and from the model with the
+conjecturer prompt — which the filter then sorts into kept and rejected, all recorded in the store.
+
+STP conditions the conjecturer on a lemma so that conjectures exercise a proof technique the prover
+already has; no lemma may take more than ``lemma_cap`` of a batch, so one easy technique cannot
+crowd out the rest. In Rocq a "lemma" is a library fact the proof rewrites or applies with, or else
+the automation that closed it (``lia``, ``nra`` …).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prover.generate.base import Generator
+from prover.generate.prompts import conjecturer_prompt, load_templates
+from prover.pool import VerifierPool
+from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise
+from prover.selfplay.symbolic import mutate
+from prover.store import AttemptRow, ConjectureRow, ProblemRow, Store
+
+_NAME = r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*"
+_USES = re.compile(rf"\b(?:rewrite|apply|exact|specialize|pose proof|erewrite|eapply)\s+(?:<-\s*)?({_NAME})")
+_CLOSERS = ("nia", "lia", "nra", "lra", "psatz", "field", "ring", "tauto", "intuition", "congruence",
+            "reflexivity", "vm_compute", "auto", "omega")
+_LOCAL = re.compile(r"^(?:h\d*|H\d*|IH\w*|[a-z])$")  # hypotheses and bound variables, not lemmas
+
+
+def lemmas_of(proof: str) -> list[str]:
+    """The library facts a Rocq proof uses by name, else the automation that closes it."""
+    body = proof.split("Proof.", 1)[-1]
+    named = [m.group(1) for m in _USES.finditer(body) if not _LOCAL.match(m.group(1))]
+    if named:
+        return list(dict.fromkeys(named))
+    words = re.findall(r"[a-z_]+", body)
+    return [next((w for w in reversed(words) if w in _CLOSERS), "auto")]
+
+
+@dataclass(frozen=True)
+class Seed:
+    problem: ProblemRow
+    proof: str  # a verified proof of it
+    lemma: str
+
+
+def pick_seeds(
+    candidates: Sequence[tuple[ProblemRow, str, float, bool]], batch: int, cap: float, threshold: float,
+    rng: random.Random,
+) -> list[Seed]:
+    """Seeds from (problem, proof, model pass rate, proved by the model): those the model proves at
+    least ``threshold`` of the time, or that only the teacher proved (the model must learn them);
+    each paired with one of its lemmas so that no lemma exceeds ``cap`` of ``batch`` conjectures."""
+    eligible = [(p, proof) for p, proof, rate, by_model in candidates if rate >= threshold or not by_model]
+    rng.shuffle(eligible)
+    limit = max(1, math.ceil(cap * batch))
+    used: Counter[str] = Counter()
+    seeds = []
+    for problem, proof in eligible:
+        lemma = next((lem for lem in lemmas_of(proof) if used[lem] < limit), None)
+        if lemma is not None:
+            used[lemma] += 1
+            seeds.append(Seed(problem, proof, lemma))
+    return seeds
+
+
+@dataclass(frozen=True)
+class Proposal:
+    seed: Seed
+    statement: str
+    generator: str  # "symbolic" | "model"
+    kind: str | None
+
+
+def propose(
+    seeds: Sequence[Seed], batch: int, per_seed: int, rng: random.Random, generator: Generator | None,
+    model_per_seed: int, store: Store, round: int, model_name: str, seed: int, max_tokens: int,
+) -> tuple[list[Proposal], list[FilterResult]]:
+    """Up to ``batch`` conjectures, taken round-robin over the seeds so that every seed contributes;
+    also what the model wrote that was no statement at all (the extractor's refusals)."""
+    per: list[list[Proposal]] = []
+    for s in seeds:
+        mutations = mutate(s.problem.statement, rng, per_seed)
+        per.append([Proposal(s, m.statement, "symbolic", m.kind) for m in mutations])
+    refused: list[FilterResult] = []
+    if generator is not None and model_per_seed > 0 and seeds:
+        asked, refused = _ask_model(seeds, generator, model_per_seed, store, round, model_name, seed,
+                                    max_tokens)
+        for row, extra in zip(per, asked, strict=True):
+            row[:0] = extra  # the model's own conjectures first: they are rarer
+    chosen: list[Proposal] = []
+    while len(chosen) < batch and any(per):
+        for row in per:
+            if row and len(chosen) < batch:
+                chosen.append(row.pop(0))
+    return chosen, refused
+
+
+def _ask_model(
+    seeds: Sequence[Seed], generator: Generator, n: int, store: Store, round: int, model_name: str, seed: int,
+    max_tokens: int,
+) -> tuple[list[list[Proposal]], list[FilterResult]]:
+    templates = load_templates("default")
+    prompts = [conjecturer_prompt(templates, s.problem.language, s.problem.statement, s.proof, s.lemma)
+               for s in seeds]
+    stop = sorted({x for p in prompts for x in p.stop})
+    answers = generator.generate([p.plain() for p in prompts], n, 1.0, 0.95, max_tokens, stop, seed)
+    asked: list[list[Proposal]] = []
+    refused: list[FilterResult] = []
+    rows: list[AttemptRow] = []
+    for s, prompt, completions in zip(seeds, prompts, answers, strict=True):
+        mine: list[Proposal] = []
+        for i, c in enumerate(completions):
+            found = from_model(s.problem.statement, prompt.answer(c.text))
+            ok = isinstance(found, Candidate)
+            if isinstance(found, Candidate):
+                mine.append(Proposal(s, found.statement, "model", None))
+            else:
+                refused.append(found)
+            assert s.problem.id is not None
+            rows.append(AttemptRow(round=round, role="conjecturer", problem_id=s.problem.id, engine="model",
+                                   sample=i, kind="conjecturer", text=c.text, verified=ok, model=model_name,
+                                   reason=None if ok else getattr(found, "reason", None), tokens=c.tokens))
+        asked.append(mine)
+    store.add_attempts(rows)
+    return asked, refused
+
+
+def conjecture_stage(
+    store: Store, pool: VerifierPool, seeds: Sequence[Seed], proposals: Sequence[Proposal], round: int,
+) -> dict[str, int]:
+    """Filter ``proposals`` against everything the store already holds, then record them with the
+    filter's verdicts. Returns counts (generated, kept and per rejection reason).
+
+    The statement stored is the one the filter rebuilt (the seed's header and the one theorem), which
+    is the file a kept conjecture is proved against. A proposal refused for declaring something gets
+    no problem row at all: the store must never hold a statement that declares an axiom."""
+    before = [p.statement for p in store.problems()]
+    proposals = list({p.statement: p for p in reversed(proposals)}.values())[::-1]  # first of each text
+    seen = {normalise(s) for s in before}
+    results = filter_conjectures([Candidate(p.statement, p.seed.problem.statement, p.kind or p.generator)
+                                  for p in proposals], pool, seen)
+    recorded = [(p, r) for p, r in zip(proposals, results, strict=True) if r.reason != "declares"]
+    ids = store.add_conjectures([ConjectureRow(
+        seed_id=_id(p.seed.problem), statement=r.statement, generator=p.generator, round=round,
+        lemma=p.seed.lemma, kind=p.kind,
+    ) for p, r in recorded])
+    store.set_conjecture_filter([(cid, r.kept, None if r.kept else (r.reason or "rejected"))
+                                 for cid, (_, r) in zip(ids, recorded, strict=True)])
+    counts = Counter("kept" if r.kept else f"rejected_{r.reason}" for r in results)
+    return {"seeds": len(seeds), "generated": len(proposals), **counts}
+
+
+def _id(problem: ProblemRow) -> int:
+    assert problem.id is not None
+    return problem.id
