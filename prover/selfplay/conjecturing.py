@@ -83,8 +83,9 @@ def propose(
     """Up to ``batch`` conjectures, taken round-robin over the seeds so that every seed contributes;
     also what the model wrote that was no statement at all (the extractor's refusals)."""
     per: list[list[Proposal]] = []
-    for s in seeds:
-        mutations = mutate(s.problem.statement, rng, per_seed)
+    for i, s in enumerate(seeds):
+        partner = seeds[(i + 1) % len(seeds)].problem.statement  # for "compose" (same header and binders)
+        mutations = mutate(s.problem.statement, rng, per_seed, partner=partner)
         per.append([Proposal(s, m.statement, "symbolic", m.kind) for m in mutations])
     refused: list[FilterResult] = []
     if generator is not None and model_per_seed > 0 and seeds:
