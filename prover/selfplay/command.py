@@ -68,11 +68,15 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise UsageError("--workers must be at least 1")
         settings.pool.workers = args.workers
+    from prover.generate.base import GenerationError
+
     try:
         sp.validate()
         metrics = run_selfplay(settings, args.resume, args.ray, not args.quiet)
     except ValueError as exc:
         raise UsageError(str(exc).splitlines()[0]) from exc
+    except GenerationError as exc:  # a model that cannot be loaded or served: nothing verified is lost
+        raise UsageError(f"generation failed: {str(exc).splitlines()[0]} (rerun with --resume)") from exc
     return 0 if metrics else 1
 
 
@@ -134,7 +138,7 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
     from prover.selfplay.report import plot, table
 
     sp = settings.selfplay
-    workdir = Path(sp.workdir)
+    workdir = Path(sp.workdir).resolve()  # absolute: Ray actors load checkpoints from other folders
 
     def log(line: str) -> None:
         if progress:
@@ -153,6 +157,9 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
         if not status.usable:
             raise ValueError(f"the rocq backend is not usable here: {status.detail}")
         with _pool(settings, backend, ray) as pool:
+            if ray is not None:
+                log(f"verifier pool ({settings.pool.workers} actors) and generation run on the Ray cluster "
+                    f"at {ray}")
             ctx = Context(settings, sp, workdir, store, pool, backend.identity(), model, ray, log, progress)
             metrics = [run_round(ctx, number) for number in range(1, sp.rounds + 1)]
     text = table(metrics)
@@ -171,5 +178,8 @@ def _pool(settings: Any, backend: Any, ray: str | None) -> Any:
         return VerifierPool(backend, settings.pool.workers, limits)
     from prover.distributed import connect, make_pool
 
-    connect(ray)
+    try:
+        connect(ray)
+    except RuntimeError as exc:  # ray missing
+        raise ValueError(str(exc)) from exc
     return make_pool("rocq", settings, settings.pool.workers, ray)

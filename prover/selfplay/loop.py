@@ -287,6 +287,7 @@ def _metrics(ctx: Context, number: int, payloads: dict[str, dict[str, Any]]) -> 
         "heldout_before": {"proved": before.get("proved", 0), "total": before.get("total", 0)},
         "heldout_after": {"proved": after["proved"], "total": after["total"]},
         "tokens": tokens, "wall_s": sum(p.get("time_s", 0.0) for p in payloads.values()),
+        "verifier": "local" if ctx.ray is None else "ray", "verifier_checks": ctx.pool.stats.checks,
     }
 
 
