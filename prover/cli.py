@@ -228,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_prove_parsers(sub, common)
 
+    from prover.train.command import add_parsers as add_train_parsers
+
+    add_train_parsers(sub, common)
+
     add_eval_parser(sub, common).set_defaults(func=cmd_eval)
 
     from prover.selfplay.command import add_parser as add_selfplay_parser

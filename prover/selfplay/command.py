@@ -38,7 +38,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
     sp.add_argument("--model", metavar="M", help="the starting model: a local directory or a Hugging Face "
                     "id (default: the small model, made in WORKDIR/model-init)")
     sp.add_argument("-k", type=int, metavar="K", help="samples per target per round (default 4)")
-    sp.add_argument("--train-steps", type=int, metavar="N", help="optimizer steps per round (default 400)")
+    sp.add_argument("--train-steps", type=int, metavar="N", help="optimizer steps per round (default 300)")
     sp.add_argument("--workers", type=int, metavar="N", help="verifier sessions and problems in parallel")
     sp.add_argument("--resume", action="store_true",
                     help="continue the run in WORKDIR from the store (skips finished stages and problems)")

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prover.config import Settings
+from prover.config import SelfPlaySettings, Settings
 from prover.generate.base import Generator, SerialisedGenerator
 from prover.pool import VerifierPool
 from prover.search.model_engine import ModelEngineConfig
 from prover.search.runner import Problem
 from prover.selfplay import conjecturing, training
-from prover.selfplay.config import SelfPlaySettings
 from prover.selfplay.proving import ProveJob, Rate, prove_problems
 from prover.selfplay.select import Scored, select
 from prover.store import ProblemRow, Store

@@ -51,7 +51,8 @@ def init_model(
     bpe = ByteLevelBPETokenizer()
     # The byte alphabet is always in the vocabulary, so any text (Lean's Unicode included)
     # tokenizes even though the corpus is Rocq.
-    bpe.train_from_iterator(_lines(texts), vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS, PAD])
+    bpe.train_from_iterator(_lines(texts), vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS, PAD],
+                            show_progress=False)
     tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=bpe, bos_token=EOS, eos_token=EOS, unk_token=EOS, pad_token=PAD
     )
