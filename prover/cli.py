@@ -11,7 +11,7 @@ from pathlib import Path
 from prover import __version__
 from prover.batch import BatchItem, read_batch, read_text, run_batch
 from prover.cache import VerdictCache
-from prover.cli_common import UsageError, backend_from, settings_from
+from prover.cli_common import UsageError, backend_from, run_command, settings_from
 from prover.itp import BACKEND_NAMES
 from prover.itp.base import Backend, CheckRequest, Message, Reason, StaticVerdict, Verdict
 from prover.pool import VerifierPool
@@ -264,22 +264,7 @@ def _quiet_libraries() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except UsageError as exc:
-        print(f"prover: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("prover: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # the contract: one line, never a traceback (PROVER_DEBUG=1 shows it)
-        if os.environ.get("PROVER_DEBUG"):
-            raise
-        print(f"prover: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ a backend that is usable here, reading a user's file."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from prover.batch import read_text
@@ -14,6 +16,25 @@ from prover.itp.base import Backend
 
 class UsageError(Exception):
     """Bad input or environment: one line on stderr, exit 2."""
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command ``args.func`` with the command line's contract: exit 2 and one line on
+    stderr for bad input, 130 when interrupted, never a traceback (``PROVER_DEBUG=1`` shows it)."""
+    try:
+        code: int = args.func(args)
+        return code
+    except UsageError as exc:
+        print(f"prover: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("prover: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("PROVER_DEBUG"):
+            raise
+        print(f"prover: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
 
 
 def backend_from(name: str, settings: Settings, usable: bool = True) -> Backend:

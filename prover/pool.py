@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +73,21 @@ class PoolStats:
             "p50_s": round(percentile(self.latencies, 0.50), 4),
             "p95_s": round(percentile(self.latencies, 0.95), 4),
         }
+
+
+def ordered_map(
+    submit: Callable[[CheckRequest, float | None], Future[Verdict]], requests: Iterable[CheckRequest],
+    timeout_s: float | None,
+) -> Iterator[Verdict]:
+    """Submit every request and yield the verdicts in input order, as soon as each is in front (a
+    pool's ``submit`` blocks while its queue is full, which bounds what is in flight)."""
+    pending: deque[Future[Verdict]] = deque()
+    for request in requests:
+        pending.append(submit(request, timeout_s))
+        while pending and pending[0].done():
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 class VerifierPool:
@@ -140,13 +155,7 @@ class VerifierPool:
 
     def map(self, requests: Iterable[CheckRequest], timeout_s: float | None = None) -> Iterator[Verdict]:
         """Verdicts in input order, keeping at most the queue's size in flight."""
-        pending: deque[Future[Verdict]] = deque()
-        for request in requests:
-            pending.append(self.submit(request, timeout_s))
-            while pending and pending[0].done():
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        return ordered_map(self.submit, requests, timeout_s)
 
     # -- workers -----------------------------------------------------------------------------------
 

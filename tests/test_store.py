@@ -407,3 +407,14 @@ def test_store_stats_on_bad_files_is_one_line_and_exit_2(
     assert not (tmp_path / "missing.sqlite").exists()  # read-only: nothing created
     with sqlite3.connect(other) as conn:  # nor a store's tables added to someone else's file
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["samples"]
+
+
+def test_store_proofs_prints_a_batch_for_prover_check(store: Store, path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    pid = store.add_problems([problem()])[0]
+    proof = STATEMENT.replace("Admitted.", "Qed.")
+    store.add_proof(pid, CheckRequest(proof, STATEMENT), Verdict(True, None), "rocq", "coq-8.16", 1)
+    assert store_main(["proofs", str(path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [{"id": lines[0]["id"], "problem": "add_0", "round": 1, "statement_text": STATEMENT,
+                      "proof_text": proof}]

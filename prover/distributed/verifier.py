@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError, Future, InvalidStateError
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from prover.cache import VerdictCache, request_key
 from prover.itp.base import TRANSIENT, CheckRequest, Limits, Message, Reason, Verdict
-from prover.pool import PoolStats, VerifierPool
+from prover.pool import PoolStats, VerifierPool, ordered_map
 
 if TYPE_CHECKING:
     from prover.config import Settings
@@ -181,13 +180,7 @@ class RayVerifierPool:
 
     def map(self, requests: Iterable[CheckRequest], timeout_s: float | None = None) -> Iterator[Verdict]:
         """Verdicts in input order, keeping at most ``max_queue`` in flight."""
-        pending: deque[Future[Verdict]] = deque()
-        for request in requests:
-            pending.append(self.submit(request, timeout_s))
-            while pending and pending[0].done():
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        return ordered_map(self.submit, requests, timeout_s)
 
     def _pick(self) -> _Slot | None:
         """The least loaded live slot, its dead actor replaced first (here, in a caller's thread:

@@ -10,6 +10,7 @@ from typing import Any
 COLUMNS = (
     ("round", "round", "{}"),
     ("targets proved", "targets_proved", "{}"),
+    ("by the model", "targets_proved_by_model", "{}"),
     ("model pass", "target_pass_rate", "{:.2f}"),
     ("conj. made", "conjectures_generated", "{}"),
     ("kept", "conjectures_kept", "{}"),
@@ -53,17 +54,22 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     rounds = [0] + [r["round"] for r in rows]
     heldout = [rows[0]["heldout_before"]["proved"]] + [r["heldout_after"]["proved"] for r in rows]
     total = rows[0]["heldout_before"]["total"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     left.plot(rounds, heldout, marker="o")
     left.set(title=f"held-out, model alone (of {total})", xlabel="after round", ylabel="proved",
              xticks=rounds, ylim=(0, max(total, 1)))
-    right.bar([r["round"] for r in rows], [r["targets_proved"] for r in rows], label="targets proved so far")
+    left.yaxis.get_major_locator().set_params(integer=True)
+    numbers = [r["round"] for r in rows]
+    right.bar([n - 0.2 for n in numbers], [r["targets_proved"] for r in rows], width=0.4,
+              label="targets proved so far")
+    right.bar([n + 0.2 for n in numbers], [r["targets_proved_by_model"] for r in rows], width=0.4,
+              label="targets the model proved", color="C9")
     right.plot([r["round"] for r in rows], [r["conjectures_kept"] for r in rows], marker="s", color="C1",
                label="conjectures kept")
     right.plot([r["round"] for r in rows], [r["conjectures_selected"] for r in rows], marker="^", color="C2",
                label="conjectures selected")
-    right.set(title="per round", xlabel="round", xticks=[r["round"] for r in rows])
-    right.legend()
+    right.set(title="per round", xlabel="round", xticks=numbers)
+    right.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

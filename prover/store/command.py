@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prover.cli_common import UsageError
+from prover.cli_common import UsageError, run_command
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -38,23 +38,45 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
     stats.add_argument("path", type=Path, metavar="PATH", help="the store's SQLite file")
     stats.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     stats.set_defaults(func=cmd_store_stats)
+    proofs = actions.add_parser(
+        "proofs", parents=parents, help="every proof as a batch for prover check",
+        description="Print one JSON line per proof row, {id, statement_text, proof_text, problem, round}: "
+        "save it and run `prover check --backend rocq --batch FILE` to re-verify what the store "
+        "holds. Opens the file read-only.",
+    )
+    proofs.add_argument("path", type=Path, metavar="PATH", help="the store's SQLite file")
+    proofs.set_defaults(func=cmd_store_proofs)
     return store
 
 
-def cmd_store_stats(args: argparse.Namespace) -> int:
+def _open(path: Path) -> Any:
     from prover.store.db import Store
-    from prover.store.summary import format_stats
 
-    path: Path = args.path
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if not path.is_file():
         raise UsageError(f"{path}: not a file")
     try:
-        with Store(path, readonly=True) as store:
-            stats = store.stats()
+        return Store(path, readonly=True)
     except ValueError as exc:
         raise UsageError(str(exc).splitlines()[0]) from exc
+
+
+def cmd_store_proofs(args: argparse.Namespace) -> int:
+    with _open(args.path) as store:
+        for proof in store.proofs():
+            problem = store.problem(proof.problem_id)
+            print(json.dumps({"id": f"proof-{proof.id}", "problem": problem.name, "round": proof.round,
+                              "statement_text": problem.statement, "proof_text": proof.text}))
+    return 0
+
+
+def cmd_store_stats(args: argparse.Namespace) -> int:
+    from prover.store.summary import format_stats
+
+    path: Path = args.path
+    with _open(path) as store:
+        stats = store.stats()
     if args.json:
         print(json.dumps(stats, indent=2, ensure_ascii=False))
     else:
@@ -73,10 +95,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``prover store …`` on its own, with the command line's exit codes (0, 2 for bad input)."""
-    args = build_parser().parse_args(["store", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code: int = args.func(args)
-        return code
-    except UsageError as exc:
-        print(f"prover: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser().parse_args(["store", *(sys.argv[1:] if argv is None else argv)]))

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from prover.cli_common import UsageError
+from prover.cli_common import UsageError, run_command
 
 # Used when neither --corpus nor a repository checkout is at hand (an installed package): a few
 # proofs in the style the project proves, so the tokenizer still learns Rocq's common words.
@@ -257,13 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``train`` or ``model init`` from ``argv``; the exit codes of the ``prover`` command line."""
-    args = build_parser().parse_args(argv)
-    try:
-        code: int = args.func(args)
-        return code
-    except UsageError as exc:
-        print(f"prover: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":
