@@ -17,7 +17,7 @@ from prover.generate.lang import declared_name, masked
 from prover.generate.lang import language as _language
 from prover.itp.base import CheckRequest
 from prover.itp.rocq.text import Sentence, split_sentences, theorem_of
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 
 _ROCQ_END = re.compile(r"^(?:Qed|Defined|Admitted|Abort|Save)\b")
 _ROCQ_NOISE = re.compile(r"^(?:[-+*]+|[{}]|(?:\d+|all|\[[\w']+\])\s*:\s*\{?)\s*")
@@ -377,7 +377,7 @@ class BootstrapResult:
     reason: str | None  # why the annotated proof did not verify
 
 
-def bootstrap(language: str, items: Sequence[BootstrapItem], pool: VerifierPool) -> list[BootstrapResult]:
+def bootstrap(language: str, items: Sequence[BootstrapItem], pool: CheckPool) -> list[BootstrapResult]:
     """Annotate every item, then check all the annotated proofs in one pool batch."""
     annotated = []
     for item in items:

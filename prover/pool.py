@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from prover.cache import VerdictCache, request_key
 from prover.itp.base import (
@@ -73,6 +74,23 @@ class PoolStats:
             "p50_s": round(percentile(self.latencies, 0.50), 4),
             "p95_s": round(percentile(self.latencies, 0.95), 4),
         }
+
+
+class CheckPool(Protocol):
+    """What callers use of a verifier pool: ``VerifierPool`` here and ``RayVerifierPool``
+    (``prover.distributed``) on a cluster both fit, so a search, an eval or a self-play round runs on
+    either."""
+
+    limits: Limits
+    stats: PoolStats
+
+    def submit(self, request: CheckRequest, timeout_s: float | None = None) -> Future[Verdict]: ...
+
+    def check(self, request: CheckRequest, timeout_s: float | None = None) -> Verdict: ...
+
+    def map(self, requests: Iterable[CheckRequest], timeout_s: float | None = None) -> Iterator[Verdict]: ...
+
+    def close(self) -> None: ...
 
 
 def ordered_map(

@@ -7,6 +7,7 @@ that process group: ``ray stop`` would kill every Ray process on the machine, ot
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -62,8 +63,9 @@ def cluster() -> Iterator[str]:
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     command = [ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=6",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}",
-               f"--ray-client-server-port={free_port()}", f"--dashboard-port={free_port()}",
-               f"--dashboard-agent-listen-port={free_port()}"]
+               f"--dashboard-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"]
+    if importlib.util.find_spec("grpc") is not None:  # Ray's client server (ray[client]) runs: move its port
+        command.append(f"--ray-client-server-port={free_port()}")
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     # Its own session: every daemon it leaves behind shares its process group, which teardown kills.
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -12,16 +12,13 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from prover.distributed.generator import RayGenerator
 from prover.distributed.verifier import RayVerifierPool
 from prover.generate.base import GenerationConfig, Generator
-from prover.itp.base import CheckRequest, Limits, Verdict
-from prover.pool import PoolStats, VerifierPool
+from prover.pool import CheckPool, VerifierPool
 
 if TYPE_CHECKING:
     from prover.cache import VerdictCache
@@ -32,21 +29,6 @@ __all__ = ["CheckPool", "RayGenerator", "RayVerifierPool", "connect", "import_ra
 
 _lock = threading.Lock()
 _connected: str | None = None  # the address this process joined, once it has
-
-
-class CheckPool(Protocol):
-    """What the callers use of a verifier pool; ``VerifierPool`` and ``RayVerifierPool`` both fit."""
-
-    limits: Limits
-    stats: PoolStats
-
-    def submit(self, request: CheckRequest, timeout_s: float | None = None) -> Future[Verdict]: ...
-
-    def check(self, request: CheckRequest, timeout_s: float | None = None) -> Verdict: ...
-
-    def map(self, requests: Iterable[CheckRequest], timeout_s: float | None = None) -> Iterator[Verdict]: ...
-
-    def close(self) -> None: ...
 
 
 def import_ray() -> Any:

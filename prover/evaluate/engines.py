@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from prover.evaluate.benchmarks import BenchProblem
     from prover.generate.base import Generator
-    from prover.pool import VerifierPool
+    from prover.pool import CheckPool
     from prover.search.model_engine import ModelEngineConfig
 
 ENGINES = ("portfolio", "model", "hybrid")
@@ -41,7 +41,7 @@ class SampleOutcome:
 
 class Engine(Protocol):
     def attempt(
-        self, problem: BenchProblem, pool: VerifierPool, budget_s: float, seed: int, workdir: Path
+        self, problem: BenchProblem, pool: CheckPool, budget_s: float, seed: int, workdir: Path
     ) -> SampleOutcome: ...
 
 
@@ -49,7 +49,7 @@ class PortfolioEngine:
     """The best-first tactic portfolio (``prover/search``); deterministic, so ``seed`` is unused."""
 
     def attempt(
-        self, problem: BenchProblem, pool: VerifierPool, budget_s: float, seed: int, workdir: Path
+        self, problem: BenchProblem, pool: CheckPool, budget_s: float, seed: int, workdir: Path
     ) -> SampleOutcome:
         from prover.search.portfolio import SearchConfig
         from prover.search.runner import Problem, prove
@@ -83,7 +83,7 @@ class ModelEngine:
         self.config = config
 
     def attempt(
-        self, problem: BenchProblem, pool: VerifierPool, budget_s: float, seed: int, workdir: Path
+        self, problem: BenchProblem, pool: CheckPool, budget_s: float, seed: int, workdir: Path
     ) -> SampleOutcome:
         from prover.search.model_engine import prove_with_model
         from prover.search.runner import Problem

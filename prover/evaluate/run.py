@@ -25,7 +25,7 @@ from tqdm import tqdm
 from prover.evaluate.benchmarks import Benchmark, BenchProblem
 from prover.evaluate.engines import ENGINES, MODEL_ENGINES, Engine, SampleOutcome, make_engine
 from prover.evaluate.store import EvalStore, SampleRecord
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.runner import WorkerDirs
 
 
@@ -135,7 +135,7 @@ def run_eval(
     config: EvalConfig,
     bench: Benchmark,
     problems: Sequence[BenchProblem],
-    pool: VerifierPool,
+    pool: CheckPool,
     store: EvalStore,
     backend_identity: str,
     progress: IO[str] | None = sys.stderr,

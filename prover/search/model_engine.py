@@ -29,7 +29,7 @@ from prover.generate.base import GenerationError, Generator, check_sampling
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.runner import Problem, repair
 
 KINDS = ("prover", "corrector", "tool_correction")
@@ -135,7 +135,7 @@ def tokenizer_of(generator: Generator) -> Any | None:
 
 
 class _Run:
-    def __init__(self, problem: Problem, generator: Generator, pool: VerifierPool, config: ModelEngineConfig,
+    def __init__(self, problem: Problem, generator: Generator, pool: CheckPool, config: ModelEngineConfig,
                  workdir: Path, language: str, on_attempt: Callable[[ModelAttempt], None] | None) -> None:
         self.problem, self.generator, self.pool, self.config = problem, generator, pool, config
         self.workdir, self.language, self.on_attempt = workdir, language, on_attempt
@@ -284,7 +284,7 @@ class _Run:
 def prove_with_model(
     problem: Problem,
     generator: Generator,
-    pool: VerifierPool,
+    pool: CheckPool,
     config: ModelEngineConfig,
     workdir: Path,
     language: str = "rocq",

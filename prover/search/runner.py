@@ -19,7 +19,7 @@ from pathlib import Path
 from prover.itp.base import CheckRequest, Verdict
 from prover.itp.rocq.goals import RocqGoalSession
 from prover.itp.rocq.text import parse_statement
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.correction import Correction, correct
 from prover.search.portfolio import SearchConfig, search
 from prover.search.result import Attempt, SearchResult
@@ -68,7 +68,7 @@ def open_session(
 def repair(
     problem: Problem,
     proof: str,
-    pool: VerifierPool,
+    pool: CheckPool,
     budget_s: float,
     workdir: Path,
     verdict: Verdict | None = None,
@@ -90,7 +90,7 @@ def theorem_name(statement: str) -> str:
 
 def prove(
     problem: Problem,
-    pool: VerifierPool,
+    pool: CheckPool,
     config: SearchConfig,
     workdir: Path,
     on_attempt: Callable[[Attempt], None] | None = None,
@@ -117,7 +117,7 @@ def prove(
 
 def prove_all(
     problems: Sequence[Problem],
-    pool: VerifierPool,
+    pool: CheckPool,
     config: SearchConfig,
     workers: int = 2,
     on_result: Callable[[SearchResult], None] | None = None,

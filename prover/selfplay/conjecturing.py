@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from prover.generate.base import Generator
 from prover.generate.prompts import conjecturer_prompt, load_templates
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise
 from prover.selfplay.symbolic import mutate
 from prover.store import AttemptRow, ConjectureRow, ProblemRow, Store
@@ -132,7 +132,7 @@ def _ask_model(
 
 
 def conjecture_stage(
-    store: Store, pool: VerifierPool, seeds: Sequence[Seed], proposals: Sequence[Proposal], round: int,
+    store: Store, pool: CheckPool, seeds: Sequence[Seed], proposals: Sequence[Proposal], round: int,
 ) -> dict[str, int]:
     """Filter ``proposals`` against everything the store already holds, then record them with the
     filter's verdicts. Returns counts (generated, kept and per rejection reason).

@@ -21,7 +21,7 @@ from prover.itp.base import BackendUnavailable, CheckRequest, Reason, Verdict
 from prover.itp.guard import mask_comments
 from prover.itp.rocq.static import static_check
 from prover.itp.rocq.text import ROCQ_SYNTAX, THEOREM_KEYWORDS, split_sentences, theorem_of
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.tactics import EXTRA_IMPORTS
 
 REASONS = ("declares", "duplicate", "bad_statement", "trivial", "inconsistent")
@@ -265,7 +265,7 @@ def _raise_unavailable(verdicts: dict[int, Verdict]) -> None:
 
 def filter_conjectures(
     candidates: Sequence[Candidate],
-    pool: VerifierPool,
+    pool: CheckPool,
     seen: Iterable[str] = (),
     quick_timeout_s: float = 5.0,
 ) -> list[FilterResult]:

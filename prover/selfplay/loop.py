@@ -21,7 +21,7 @@ from typing import Any
 
 from prover.config import SelfPlaySettings, Settings
 from prover.generate.base import Generator, SerialisedGenerator
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig
 from prover.search.runner import Problem
 from prover.selfplay import conjecturing, training
@@ -39,7 +39,7 @@ class Context:
     sp: SelfPlaySettings
     workdir: Path
     store: Store
-    pool: VerifierPool
+    pool: CheckPool
     toolchain: str
     initial_model: str
     ray: str | None = None

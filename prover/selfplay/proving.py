@@ -20,7 +20,7 @@ from typing import Any
 
 from prover.generate.base import Generator
 from prover.itp.base import CheckRequest
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig, ModelResult, prove_with_model
 from prover.search.runner import Problem
 from prover.store import AttemptRow, CorrectionRow, ProblemRow, Store
@@ -55,7 +55,7 @@ class Rate:
 def prove_problems(
     problems: Sequence[ProblemRow],
     generator: Generator,
-    pool: VerifierPool,
+    pool: CheckPool,
     store: Store,
     job: ProveJob,
     on_done: Callable[[ProblemRow, Rate], None] | None = None,
@@ -85,7 +85,7 @@ def prove_problems(
 
 
 def _prove_one(
-    problem: ProblemRow, generator: Generator, pool: VerifierPool, job: ProveJob, scratch: Path
+    problem: ProblemRow, generator: Generator, pool: CheckPool, job: ProveJob, scratch: Path
 ) -> tuple[ModelResult, Any]:
     workdir = scratch / f"p{problem.id}"
     target = Problem(problem.name, problem.statement)
@@ -104,7 +104,7 @@ def _engine(job: ProveJob) -> str:
 
 
 def _record(
-    store: Store, pool: VerifierPool, problem: ProblemRow, result: ModelResult, teacher: Any, job: ProveJob
+    store: Store, pool: CheckPool, problem: ProblemRow, result: ModelResult, teacher: Any, job: ProveJob
 ) -> Rate:
     """Write one problem's attempts, corrections and (re-checked) proof in one transaction."""
     assert problem.id is not None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prover.bootstrap import BootstrapItem, bootstrap
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.selfplay.select import weight
 from prover.store import ProblemRow, ProofRow, Store
 from prover.train.examples import Example, example_of
@@ -61,7 +61,7 @@ def choose_proofs(
 
 
 def build_records(
-    chosen: Sequence[Chosen], conjectures: Sequence[ConjectureExample], pool: VerifierPool, round: int,
+    chosen: Sequence[Chosen], conjectures: Sequence[ConjectureExample], pool: CheckPool, round: int,
     nl_comments: bool,
 ) -> list[dict[str, Any]]:
     """Export records (see ``prover.train.export``): prover records, NL-commented where the commented

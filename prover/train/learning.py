@@ -22,7 +22,7 @@ from prover.generate.base import cut_at_stop
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import load_templates, prover_prompt
 from prover.itp.base import CheckRequest
-from prover.pool import VerifierPool
+from prover.pool import CheckPool
 from prover.search.runner import Problem
 from prover.train.examples import Example, prover_example
 
@@ -57,7 +57,7 @@ class PortfolioExamples:
 
 def portfolio_examples(
     problems: Sequence[Problem],
-    pool: VerifierPool,
+    pool: CheckPool,
     budget_s: float = 20.0,
     workers: int = 2,
     templates: str = "default",
@@ -129,7 +129,7 @@ class ModelPass:
 def model_pass(
     model_dir: Path | str,
     problems: Sequence[Problem],
-    pool: VerifierPool,
+    pool: CheckPool,
     k: int = 8,
     seed: int = 0,
     max_tokens: int = 128,
