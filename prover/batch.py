@@ -44,7 +44,9 @@ def read_text(path: Path) -> str:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def _resolve(raw: object, base: Path, field: str) -> Path:
+def resolve(raw: object, base: Path, field: str) -> Path:
+    """A batch line's path: absolute or found from the current folder as given, else beside the
+    batch file (``base``)."""
     if not isinstance(raw, str) or not raw:
         raise ValueError(f"'{field}' must be a non-empty path string")
     path = Path(raw)
@@ -67,7 +69,7 @@ def parse_line(line: str, number: int, base: Path) -> BatchItem:
             if not isinstance(proof, str):
                 raise ValueError("'proof_text' must be a string")
         elif "proof" in data:
-            proof = read_text(_resolve(data["proof"], base, "proof"))
+            proof = read_text(resolve(data["proof"], base, "proof"))
         else:
             raise ValueError("needs 'proof' (a path) or 'proof_text'")
         statement: str | None = None
@@ -76,7 +78,7 @@ def parse_line(line: str, number: int, base: Path) -> BatchItem:
             if not isinstance(statement, str):
                 raise ValueError("'statement_text' must be a string")
         elif data.get("statement") is not None:
-            statement = read_text(_resolve(data["statement"], base, "statement"))
+            statement = read_text(resolve(data["statement"], base, "statement"))
     except ValueError as exc:
         return BatchItem(item_id, None, f"line {number}: {exc}")
     return BatchItem(item_id, CheckRequest(proof, statement))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prover.batch import read_text
+from prover.batch import read_text, resolve
 from prover.cli_common import UsageError, backend_from, read_file, settings_from
 from prover.config import Settings
 from prover.generate.base import GenerationConfig
@@ -138,8 +138,7 @@ def _batch_problem(line: str, number: int, base: Path) -> Problem:
         data = json.loads(line)
         text = data.get("statement_text")
         if text is None:
-            raw = Path(data["statement"])
-            text = read_text(raw if raw.is_absolute() or raw.exists() else base / raw)
+            text = read_text(resolve(data["statement"], base, "statement"))
         return Problem(str(data.get("id") or theorem_name(text)), text)
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UsageError(f"batch line {number}: {exc}") from exc

@@ -182,3 +182,25 @@ def test_a_run_killed_mid_round_resumes_without_losing_or_duplicating(tmp_path: 
     assert not heldout & set(dataset["problem"])
     metrics = json.loads((tmp_path / "run" / "rounds.json").read_text())
     assert metrics[0]["heldout_before"]["total"] == 5 and (tmp_path / "run" / "rounds.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "seeds", "message"),
+    [
+        (["--rounds", "0"], None, "rounds must be at least 1"),
+        (["--seeds", "missing.jsonl"], None, "cannot read the seed problems"),
+        ([], '{"name": "a", "split": "train", "statement": "Theorem a : True.\\nProof.\\nAdmitted.\\n"}\n',
+         "needs problems in both splits"),
+        ([], "not json\n", "seeds.jsonl:1: not a seed problem"),
+        (["--workers", "0"], None, "--workers must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], seeds: str | None,
+                                                  message: str) -> None:
+    if seeds is not None:
+        (tmp_path / "seeds.jsonl").write_text(seeds)
+        args = [*args, "--seeds", "seeds.jsonl"]
+    done = subprocess.run([sys.executable, "-m", "prover", "selfplay", "--workdir", "run", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "run").exists()

@@ -80,8 +80,17 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
     return 0 if metrics else 1
 
 
-def load_seeds(store: Store, path: Path, language: str = "rocq") -> int:
-    """Add the seed problems of a JSONL file to the store (idempotent); returns how many."""
+def seeds_path(name: str) -> Path:
+    """The seed file: as given, else (a relative default) inside the checkout this package runs from."""
+    path = Path(name)
+    if path.exists() or path.is_absolute():
+        return path
+    beside = Path(__file__).resolve().parents[2] / path
+    return beside if beside.exists() else path
+
+
+def read_seeds(path: Path, language: str = "rocq") -> list[ProblemRow]:
+    """The seed problems of a JSONL file. Raises ``ValueError`` (one line) for a bad file."""
     from prover.generate.lang import split_statement
 
     try:
@@ -99,12 +108,11 @@ def load_seeds(store: Store, path: Path, language: str = "rocq") -> int:
                                    split=data.get("split", "train"), language=language,
                                    header=split_statement(language, statement).header.strip(),
                                    informal=data.get("informal")))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}:{number}: not a seed problem ({exc})") from exc
     if not any(r.split == "train" for r in rows) or not any(r.split == "heldout" for r in rows):
         raise ValueError(f"{path}: needs problems in both splits, train and heldout")
-    store.add_problems(rows)
-    return len(rows)
+    return rows
 
 
 def initial_model(settings: Any, workdir: Path, log: Any) -> str:
@@ -120,8 +128,7 @@ def initial_model(settings: Any, workdir: Path, log: Any) -> str:
 
     # The tokenizer learns from proofs and from the prompts the model will read (seed statements in
     # the prover template), so both take few tokens; a checkout adds the project's own proof files.
-    lines = Path(sp.seeds).read_text().splitlines()
-    seeds = [json.loads(line)["statement"] for line in lines if line.strip()]
+    seeds = [row.statement for row in read_seeds(seeds_path(sp.seeds))]
     templates = load_templates(settings.generate.templates)
     prompts = [prover_prompt(templates, "rocq", s).plain() for s in seeds]
     texts = project_corpus(Path(__file__).resolve().parents[2]) + seeds + prompts
@@ -144,13 +151,14 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
         if progress:
             print(line, file=sys.stderr)
 
+    seeds = read_seeds(seeds_path(sp.seeds))  # a bad file stops the run before anything is written
     store_path = workdir / "selfplay.sqlite"
     if store_path.exists() and not resume:
         with Store(store_path) as existing:
             if existing.rounds():
                 raise ValueError(f"{workdir} holds a run: pass --resume to continue it, or another --workdir")
     with Store(store_path) as store:
-        load_seeds(store, Path(sp.seeds))
+        store.add_problems(seeds)
         model = initial_model(settings, workdir, log)
         backend = get_backend("rocq", settings)
         status = backend.availability()

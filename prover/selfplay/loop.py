@@ -30,7 +30,6 @@ from prover.selfplay.select import Scored, select
 from prover.store import ProblemRow, Store
 
 STAGES = ("baseline", "targets", "conjecture", "conjectures", "select", "train", "evaluate")
-LANGUAGE = "rocq"  # the live backend here; the loop itself only needs a pool and a generator
 
 
 @dataclass
