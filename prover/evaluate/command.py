@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -267,17 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``prover eval …`` on its own; the same exit codes as the command line."""
+    from prover.cli import cmd_eval as cmd_eval_usage  # EvalUsageError as the command line's UsageError
+    from prover.cli_common import run_command
+
     args = build_parser().parse_args(["eval", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return cmd_eval(args)
-    except EvalUsageError as exc:
-        print(f"prover: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("prover: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if os.environ.get("PROVER_DEBUG"):
-            raise
-        print(f"prover: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+    args.func = cmd_eval_usage
+    return run_command(args)
