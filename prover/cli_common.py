@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prover.batch import read_text
 from prover.config import Settings, load_settings
+from prover.generate.base import GenerationConfig, Generator
 from prover.itp import get_backend
 from prover.itp.base import Backend
 
@@ -35,6 +36,17 @@ def run_command(args: argparse.Namespace) -> int:
             raise
         print(f"prover: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+
+
+def generator_from(gen: GenerationConfig) -> Generator:
+    """The generator ``gen`` names; bad settings, a missing package or a model that cannot be loaded
+    are a ``UsageError``."""
+    from prover.generate import make_generator
+
+    try:
+        return make_generator(gen)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise UsageError(str(exc).splitlines()[0]) from exc
 
 
 def backend_from(name: str, settings: Settings, usable: bool = True) -> Backend:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.batch import read_text, resolve
-from prover.cli_common import UsageError, backend_from, read_file, settings_from
+from prover.cli_common import UsageError, backend_from, generator_from, read_file, settings_from
 from prover.config import Settings
 from prover.generate.base import GenerationConfig
 from prover.itp import BACKEND_NAMES
@@ -93,27 +93,21 @@ def _generation(args: argparse.Namespace, settings: Settings) -> GenerationConfi
 
 def _prove_with_model(args: argparse.Namespace, settings: Settings, backend: Backend) -> int:
     """``--engine model`` / ``hybrid`` on one statement."""
-    from prover.generate import make_generator
     from prover.prove import print_model_result, prove_model
     from prover.search.model_engine import ModelEngineConfig
 
     if args.batch is not None or args.start_from is not None:
         raise UsageError(f"--engine {args.engine} takes one STATEMENT_FILE (no --batch, no --from)")
     gen = _generation(args, settings)
-    config = ModelEngineConfig(
-        k=gen.n, rounds=args.rounds, temperature=gen.temperature, top_p=gen.top_p, max_tokens=gen.max_tokens,
-        seed=gen.seed, tool_correction=args.engine == "hybrid", budget_s=args.budget, templates=gen.templates,
-        prompt_format=gen.prompt_format,
-    )
+    hybrid = args.engine == "hybrid"
+    config = ModelEngineConfig.from_generation(gen, rounds=args.rounds, tool_correction=hybrid,
+                                               budget_s=args.budget)
     try:
         config.validate()
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     problem = _statement_problem(args.statement)
-    try:
-        generator = make_generator(gen)
-    except (ValueError, RuntimeError) as exc:  # bad settings, a missing package or model
-        raise UsageError(str(exc).splitlines()[0]) from exc
+    generator = generator_from(gen)
     try:
         with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
             result = prove_model(problem, generator, pool, config, None if args.quiet else sys.stderr)

@@ -218,18 +218,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _generator(config: Any, settings: Any) -> Any:
     """The generator a model-driven engine samples from (None for the portfolio)."""
+    from prover.cli_common import generator_from
     from prover.evaluate.engines import MODEL_ENGINES
-    from prover.generate import make_generator
 
     if config.engine not in MODEL_ENGINES:
         return None
     gen = dataclasses.replace(settings.generate, model=config.model)
     if config.temperature is not None:
         gen.temperature = config.temperature
-    try:
-        return make_generator(gen)
-    except (ValueError, RuntimeError, OSError) as exc:  # bad settings, a missing package or model
-        raise EvalUsageError(str(exc).splitlines()[0]) from exc
+    return generator_from(gen)
 
 
 def _model_config(config: Any, settings: Any) -> Any:
@@ -238,9 +235,7 @@ def _model_config(config: Any, settings: Any) -> Any:
 
     gen = settings.generate
     temperature = gen.temperature if config.temperature is None else config.temperature
-    return ModelEngineConfig(k=1, rounds=config.rounds, temperature=temperature, top_p=gen.top_p,
-                             max_tokens=gen.max_tokens, templates=gen.templates,
-                             prompt_format=gen.prompt_format)
+    return ModelEngineConfig.from_generation(gen, k=1, rounds=config.rounds, temperature=temperature, seed=0)
 
 
 def _write(path: Path | None, text: str) -> None:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.generate.base import GenerationError, Generator, check_sampling
+from prover.generate.base import GenerationConfig, GenerationError, Generator, check_sampling
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
@@ -51,6 +51,14 @@ class ModelEngineConfig:
     templates: str = "default"
     prompt_format: str = "auto"  # "auto", "plain", "chat" (see prompts.Prompt.render)
     sketch: bool = False  # the prover prompt asks for a natural-language sketch first
+
+    @classmethod
+    def from_generation(cls, gen: GenerationConfig, **fields: Any) -> ModelEngineConfig:
+        """The engine's settings with the sampling defaults of a ``[generate]`` section (``n`` as
+        ``k``); ``fields`` override any of them."""
+        base = {"k": gen.n, "temperature": gen.temperature, "top_p": gen.top_p, "max_tokens": gen.max_tokens,
+                "seed": gen.seed, "templates": gen.templates, "prompt_format": gen.prompt_format}
+        return cls(**(base | fields))
 
     def validate(self) -> None:
         """Raises ``ValueError`` with a one-line message."""

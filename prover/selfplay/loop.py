@@ -102,10 +102,11 @@ def _generator(ctx: Context, model: str) -> Generator:
 
 
 def _engine(ctx: Context, k: int) -> ModelEngineConfig:
-    sp, gen = ctx.sp, ctx.settings.generate
-    return ModelEngineConfig(k=k, rounds=sp.revision_rounds, tool_correction=sp.tool_correction, seed=sp.seed,
-                             temperature=sp.temperature, max_tokens=sp.max_tokens, budget_s=sp.budget_s,
-                             templates=gen.templates, prompt_format=gen.prompt_format)
+    sp = ctx.sp
+    return ModelEngineConfig.from_generation(
+        ctx.settings.generate, k=k, rounds=sp.revision_rounds, tool_correction=sp.tool_correction,
+        seed=sp.seed, temperature=sp.temperature, max_tokens=sp.max_tokens, budget_s=sp.budget_s,
+    )
 
 
 def _prove(ctx: Context, number: int, generator: Generator, problems: list[ProblemRow], k: int,
