@@ -6,7 +6,6 @@ and writes the plot."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -115,7 +114,7 @@ def read_seeds(path: Path, language: str = "rocq") -> list[ProblemRow]:
     return rows
 
 
-def initial_model(settings: Any, workdir: Path, log: Any) -> str:
+def initial_model(settings: Any, workdir: Path, seeds: list[ProblemRow], log: Any) -> str:
     """The model round 1 starts from: the one given, or the small model (made on first use)."""
     sp = settings.selfplay
     if sp.model is not None:
@@ -128,10 +127,10 @@ def initial_model(settings: Any, workdir: Path, log: Any) -> str:
 
     # The tokenizer learns from proofs and from the prompts the model will read (seed statements in
     # the prover template), so both take few tokens; a checkout adds the project's own proof files.
-    seeds = [row.statement for row in read_seeds(seeds_path(sp.seeds))]
+    statements = [row.statement for row in seeds]
     templates = load_templates(settings.generate.templates)
-    prompts = [prover_prompt(templates, "rocq", s).plain() for s in seeds]
-    texts = project_corpus(Path(__file__).resolve().parents[2]) + seeds + prompts
+    prompts = [prover_prompt(templates, "rocq", s).plain() for s in statements]
+    texts = project_corpus(Path(__file__).resolve().parents[2]) + statements + prompts
     log(f"making the small model in {target}")
     init_model(target, texts, vocab_size=1024, n_layer=sp.init_layers, n_embd=sp.init_dim,
                n_head=sp.init_heads, n_positions=1024, seed=sp.seed)
@@ -159,7 +158,7 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
                 raise ValueError(f"{workdir} holds a run: pass --resume to continue it, or another --workdir")
     with Store(store_path) as store:
         store.add_problems(seeds)
-        model = initial_model(settings, workdir, log)
+        model = initial_model(settings, workdir, seeds, log)
         backend = get_backend("rocq", settings)
         status = backend.availability()
         if not status.usable:
@@ -181,9 +180,8 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
 def _pool(settings: Any, backend: Any, ray: str | None) -> Any:
     from prover.pool import VerifierPool
 
-    limits = dataclasses.replace(settings.pool.limits())
     if ray is None:
-        return VerifierPool(backend, settings.pool.workers, limits)
+        return VerifierPool(backend, settings.pool.workers, settings.pool.limits())
     from prover.distributed import connect, make_pool
 
     try:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from prover.generate.base import Generator
 from prover.generate.prompts import conjecturer_prompt, load_templates
 from prover.pool import CheckPool
-from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise
+from prover.search.model_engine import ModelEngineConfig, tokenizer_of
+from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise, summary
 from prover.selfplay.symbolic import mutate
 from prover.store import AttemptRow, ConjectureRow, ProblemRow, Store
 
@@ -77,20 +78,20 @@ class Proposal:
 
 
 def propose(
-    seeds: Sequence[Seed], batch: int, per_seed: int, rng: random.Random, generator: Generator | None,
-    model_per_seed: int, store: Store, round: int, model_name: str, seed: int, max_tokens: int,
+    seeds: Sequence[Seed], batch: int, per_seed: int, rng: random.Random, store: Store, round: int,
+    generator: Generator | None = None, sampling: ModelEngineConfig | None = None,
 ) -> tuple[list[Proposal], list[FilterResult]]:
     """Up to ``batch`` conjectures, taken round-robin over the seeds so that every seed contributes;
-    also what the model wrote that was no statement at all (the extractor's refusals)."""
+    also what the model wrote that was no statement at all (the extractor's refusals). The model is
+    asked ``sampling.k`` times per seed, with its templates, prompt format and sampling settings."""
     per: list[list[Proposal]] = []
     for i, s in enumerate(seeds):
         partner = seeds[(i + 1) % len(seeds)].problem.statement  # for "compose" (same header and binders)
         mutations = mutate(s.problem.statement, rng, per_seed, partner=partner)
         per.append([Proposal(s, m.statement, "symbolic", m.kind) for m in mutations])
     refused: list[FilterResult] = []
-    if generator is not None and model_per_seed > 0 and seeds:
-        asked, refused = _ask_model(seeds, generator, model_per_seed, store, round, model_name, seed,
-                                    max_tokens)
+    if generator is not None and sampling is not None and seeds:
+        asked, refused = _ask_model(seeds, generator, sampling, store, round)
         for row, extra in zip(per, asked, strict=True):
             row[:0] = extra  # the model's own conjectures first: they are rarer
     chosen: list[Proposal] = []
@@ -102,14 +103,17 @@ def propose(
 
 
 def _ask_model(
-    seeds: Sequence[Seed], generator: Generator, n: int, store: Store, round: int, model_name: str, seed: int,
-    max_tokens: int,
+    seeds: Sequence[Seed], generator: Generator, sampling: ModelEngineConfig, store: Store, round: int,
 ) -> tuple[list[list[Proposal]], list[FilterResult]]:
-    templates = load_templates("default")
+    templates = load_templates(sampling.templates)
     prompts = [conjecturer_prompt(templates, s.problem.language, s.problem.statement, s.proof, s.lemma)
                for s in seeds]
     stop = sorted({x for p in prompts for x in p.stop})
-    answers = generator.generate([p.plain() for p in prompts], n, 1.0, 0.95, max_tokens, stop, seed)
+    tokenizer = tokenizer_of(generator)  # the same rendering as the prover's prompts and training
+    texts = [p.render(tokenizer, sampling.prompt_format) for p in prompts]
+    answers = generator.generate(texts, sampling.k, sampling.temperature, sampling.top_p, sampling.max_tokens,
+                                 stop, sampling.seed)
+    model_name = generator.identity()
     asked: list[list[Proposal]] = []
     refused: list[FilterResult] = []
     rows: list[AttemptRow] = []
@@ -141,7 +145,10 @@ def conjecture_stage(
     is the file a kept conjecture is proved against. A proposal refused for declaring something gets
     no problem row at all: the store must never hold a statement that declares an axiom."""
     before = [p.statement for p in store.problems()]
-    proposals = list({p.statement: p for p in reversed(proposals)}.values())[::-1]  # first of each text
+    first: dict[str, Proposal] = {}
+    for p in proposals:
+        first.setdefault(p.statement, p)  # the first proposal of each text
+    proposals = list(first.values())
     seen = {normalise(s) for s in before}
     results = filter_conjectures([Candidate(p.statement, p.seed.problem.statement, p.kind or p.generator)
                                   for p in proposals], pool, seen)
@@ -152,8 +159,7 @@ def conjecture_stage(
     ) for p, r in recorded])
     store.set_conjecture_filter([(cid, r.kept, None if r.kept else (r.reason or "rejected"))
                                  for cid, (_, r) in zip(ids, recorded, strict=True)])
-    counts = Counter("kept" if r.kept else f"rejected_{r.reason}" for r in results)
-    return {"seeds": len(seeds), "generated": len(proposals), **counts}
+    return {"seeds": len(seeds), "generated": len(proposals), **summary(results)}
 
 
 def _id(problem: ProblemRow) -> int:

@@ -10,7 +10,6 @@ with the model alone (no revisions, no tool correction, no portfolio) at the sam
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import sys
 import time
@@ -161,18 +160,17 @@ def _conjecture(ctx: Context, number: int, model: str, generator: Generator | No
     rates = payloads["targets"]["rates"]
     candidates = []
     for pid, (verified, total, proved, by_model) in rates.items():
-        proofs = store.proofs(problem_id=int(pid))
-        if proved and proofs:
-            shortest = min(proofs, key=lambda p: len(p.text))
-            candidates.append((store.problem(int(pid)), shortest.text, verified / max(1, total), by_model))
+        shortest = _shortest_proof(store, int(pid)) if proved else None
+        if shortest is not None:
+            candidates.append((store.problem(int(pid)), shortest, verified / max(1, total), by_model))
     rng = random.Random(sp.seed * 1000 + number)
     seeds = conjecturing.pick_seeds(candidates, sp.conjectures_per_round, sp.lemma_cap, sp.seed_pass_rate,
                                     rng)
-    name = generator.identity() if generator is not None else "none"
-    proposals, refused = conjecturing.propose(
-        seeds, sp.conjectures_per_round, sp.mutations_per_seed, rng, generator, sp.model_conjectures_per_seed,
-        store, number, name, sp.seed + number, sp.max_tokens,
-    )
+    sampling = None
+    if sp.model_conjectures_per_seed > 0:
+        sampling = dataclasses.replace(_engine(ctx, sp.model_conjectures_per_seed), seed=sp.seed + number)
+    proposals, refused = conjecturing.propose(seeds, sp.conjectures_per_round, sp.mutations_per_seed, rng,
+                                              store, number, generator, sampling)
     counts = conjecturing.conjecture_stage(store, ctx.pool, seeds, proposals, number)
     counts["model_refused"] = len(refused)
     kept = [c.id for c in store.conjectures(round=number, kept=True)]
@@ -198,8 +196,7 @@ def _select(ctx: Context, number: int, model: str, generator: Generator | None,
         if c.id not in kept or c.id is None or c.problem_id is None:
             continue
         verified, total, _, _ = rates.get(str(c.problem_id), [0, 0, False, False])
-        proofs = ctx.store.proofs(problem_id=c.problem_id, round=number)
-        proof = min((p.text for p in proofs), key=len) if proofs else None
+        proof = _shortest_proof(ctx.store, c.problem_id, number)
         scored.append(Scored(c.id, c.statement, c.lemma, verified, total, proof))
     chosen = select(scored, ctx.sp.select_low, ctx.sp.select_high, ctx.sp.drop_fraction)
     return {"selected": [s.conjecture_id for s in chosen], "proved": sum(s.proof is not None for s in scored)}
@@ -220,19 +217,25 @@ def _train(ctx: Context, number: int, model: str, generator: Generator | None,
     usable |= {c.problem_id for c in store.conjectures() if c.id in selected and c.problem_id is not None}
     chosen = training.choose_proofs(store, number, usable, rates, sp.replay)
     conj = _conjecture_examples(store, number, set(payloads["select"]["selected"]))
-    records = training.build_records(chosen, conj, ctx.pool, number, sp.nl_comments)
+    weighted = training.build_records(chosen, conj, ctx.pool, number, sp.nl_comments, sp.unproved_weight)
+    records = [record for record, _ in weighted]
     out = ctx.workdir / f"model-r{number}"
     export(records, ctx.workdir / f"dataset-r{number}")
     tokenizer = AutoTokenizer.from_pretrained(model)
     gen = ctx.settings.generate
-    weights = training.weights_for(chosen, len(conj), sp.unproved_weight)
-    examples = training.examples_of(records, weights, gen.templates, tokenizer, gen.prompt_format)
+    examples = training.examples_of(weighted, gen.templates, tokenizer, gen.prompt_format)
     config = TrainConfig(max_steps=sp.train_steps, learning_rate=sp.learning_rate, batch_size=sp.batch_size,
                          seed=sp.seed + number, save_every=max(1, sp.train_steps // 4), warmup_ratio=0.05,
                          threads=gen.threads)
     result = train(examples, model, out, config, resume=True, progress=ctx.progress)
     return {"checkpoint": str(out), "examples": len(examples), "nl": sum(bool(r["nl"]) for r in records),
             "conjecturer_examples": len(conj), "loss": result.final_loss}
+
+
+def _shortest_proof(store: Store, problem_id: int, round: int | None = None) -> str | None:
+    """The shortest verified proof of the problem (of that round), the one prompts and data show."""
+    proofs = store.proofs(problem_id=problem_id, round=round)
+    return min((p.text for p in proofs), key=len) if proofs else None
 
 
 def _selected_so_far(store: Store, number: int) -> set[int]:
@@ -249,9 +252,8 @@ def _conjecture_examples(store: Store, number: int, selected: set[int]) -> list[
     for c in store.conjectures(round=number):
         if c.id not in selected or c.problem_id is None:
             continue
-        seed_proofs = store.proofs(problem_id=c.seed_id)
-        if seed_proofs:
-            shortest = min(seed_proofs, key=lambda p: len(p.text)).text
+        shortest = _shortest_proof(store, c.seed_id)
+        if shortest is not None:
             out.append(training.ConjectureExample(store.problem(c.seed_id), shortest, c.lemma or "",
                                                   store.problem(c.problem_id)))
     return out
@@ -289,6 +291,3 @@ def _metrics(ctx: Context, number: int, payloads: dict[str, dict[str, Any]]) -> 
         "verifier": "local" if ctx.ray is None else "ray", "verifier_checks": ctx.pool.stats.checks,
     }
 
-
-def dump(metrics: list[dict[str, Any]], path: Path) -> None:
-    path.write_text(json.dumps(metrics, indent=2) + "\n")

@@ -47,10 +47,6 @@ class Rate:
     proved: bool  # by the model (any round, revisions included) or the teacher
     by_model: bool
 
-    @property
-    def rate(self) -> float:
-        return self.verified / self.total if self.total else 0.0
-
 
 def prove_problems(
     problems: Sequence[ProblemRow],

@@ -62,43 +62,37 @@ def choose_proofs(
 
 def build_records(
     chosen: Sequence[Chosen], conjectures: Sequence[ConjectureExample], pool: CheckPool, round: int,
-    nl_comments: bool,
-) -> list[dict[str, Any]]:
-    """Export records (see ``prover.train.export``): prover records, NL-commented where the commented
-    proof verified, then conjecturer records."""
-    records: list[dict[str, Any]] = []
+    nl_comments: bool, unproved_weight: float,
+) -> list[tuple[dict[str, Any], float]]:
+    """Export records (see ``prover.train.export``), each with its loss weight: prover records,
+    NL-commented where the commented proof verified (targets the model did not prove itself weighted
+    up), then conjecturer records."""
+    weighted: list[tuple[dict[str, Any], float]] = []
     by_language: dict[str, list[Chosen]] = {}
     for c in chosen:
         by_language.setdefault(c.problem.language, []).append(c)
     for language, group in by_language.items():
         if nl_comments:
             items = [BootstrapItem(c.problem.statement, c.proof.text, c.problem.informal) for c in group]
-            for c, result in zip(group, bootstrap(language, items, pool), strict=True):
-                records.append(bootstrapped_record(language, c.problem.name, c.problem.statement, result,
-                                                   informal=c.problem.informal, round=round))
+            records = [bootstrapped_record(language, c.problem.name, c.problem.statement, result,
+                                           informal=c.problem.informal, round=round)
+                       for c, result in zip(group, bootstrap(language, items, pool), strict=True)]
         else:
-            records.extend(prover_record(language, c.problem.name, c.problem.statement, c.proof.text,
-                                         informal=c.problem.informal, round=round) for c in group)
+            records = [prover_record(language, c.problem.name, c.problem.statement, c.proof.text,
+                                     informal=c.problem.informal, round=round) for c in group]
+        for c, record in zip(group, records, strict=True):
+            target = c.problem.split == "train"
+            weighted.append((record, weight(c.rate, c.by_model, unproved_weight) if target else 1.0))
     for x in conjectures:
-        records.append(conjecturer_record(x.seed.language, x.conjecture.name, x.seed.statement, x.seed_proof,
-                                          x.lemma, x.conjecture.statement, round=round))
-    return records
+        record = conjecturer_record(x.seed.language, x.conjecture.name, x.seed.statement, x.seed_proof,
+                                    x.lemma, x.conjecture.statement, round=round)
+        weighted.append((record, 1.0))
+    return weighted
 
 
 def examples_of(
-    records: Sequence[Mapping[str, Any]], weights: Sequence[float], templates: str, tokenizer: Any,
-    prompt_format: str,
+    weighted: Sequence[tuple[Mapping[str, Any], float]], templates: str, tokenizer: Any, prompt_format: str,
 ) -> list[Example]:
     """Training examples rendered with the prompts the model sees at inference."""
     return [dataclasses.replace(example_of(r, templates, tokenizer, prompt_format), weight=w)
-            for r, w in zip(records, weights, strict=True)]
-
-
-def weights_for(chosen: Sequence[Chosen], conjecture_count: int, unproved_weight: float) -> list[float]:
-    """Loss weights in ``build_records``' order: prover records grouped by language, then conjectures."""
-    ordered: list[Chosen] = []
-    for language in dict.fromkeys(c.problem.language for c in chosen):
-        ordered.extend(c for c in chosen if c.problem.language == language)
-    targets = [weight(c.rate, c.by_model, unproved_weight) if c.problem.split == "train" else 1.0
-               for c in ordered]
-    return targets + [1.0] * conjecture_count
+            for r, w in weighted]
