@@ -25,10 +25,11 @@ import pytest
 from prover.cache import VerdictCache
 from prover.config import Settings
 from prover.distributed import RayGenerator, RayVerifierPool, connect, make_pool, wrap_generator
+from prover.distributed.verifier import ACTOR_OVERHEAD_BYTES, actor_memory_bytes
 from prover.generate.base import Completion, GenerationConfig, Generator
 from prover.generate.cache import CachedGenerator
 from prover.generate.hf import TransformersGenerator
-from prover.itp.base import CheckRequest, Limits, Reason
+from prover.itp.base import GIB, CheckRequest, Limits, Reason
 from prover.pool import VerifierPool
 from tests.conftest import HAVE_ROCQ, needs
 from tests.generate_support import tiny_generator, tiny_model
@@ -42,6 +43,7 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "rocq-demo"
 needs_rocq = needs(HAVE_ROCQ, "Debian's coq and bubblewrap packages")
 PROMPTS = ["Theorem t (n : nat) : n + 0 = n.\nProof.\n", "Require Import Arith.\nLemma",
            "Lemma u : True.\nProof.\n"]
+CLUSTER_MEMORY = 48 * GIB
 
 
 def free_port() -> int:
@@ -53,7 +55,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """A one-node Ray cluster with 6 logical CPUs (room for a self-play run beside the pools), started here and joined with ``connect``; its address."""
+    """A one-node Ray cluster with 6 logical CPUs (room for a self-play run beside the pools) and 48 GiB
+    of logical memory (what the actors reserve, whatever this machine has), started here and joined
+    with ``connect``; its address."""
     exe = Path(sys.executable).with_name("ray")
     ray_cli = str(exe) if exe.exists() else shutil.which("ray")
     if ray_cli is None:
@@ -62,6 +66,7 @@ def cluster() -> Iterator[str]:
     # Short, since Ray puts Unix sockets under it (108 bytes at most for a socket path).
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     command = [ray_cli, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=6",
+               f"--memory={CLUSTER_MEMORY}",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}",
                f"--dashboard-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"]
     if importlib.util.find_spec("grpc") is not None:  # Ray's client server (ray[client]) runs: move its port
@@ -218,6 +223,43 @@ def test_dead_actor_gives_a_crash_verdict_and_the_pool_goes_on(cluster: str) -> 
         assert pool.check(proof).cached and pool.stats.cache_hits == 1
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(proof)
+
+
+def test_actors_reserve_memory_and_their_stderr_reaches_the_driver(
+    cluster: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A Lean actor reserves what a Mathlib session grows to (no Lean needed: its project is missing,
+    which the actor reports on its stderr, forwarded here)."""
+    settings = Settings()
+    settings.lean.project_dir = str(tmp_path / "no-lean-project")
+    expected = actor_memory_bytes("lean", settings, settings.pool.limits())
+    assert expected == 10 * GIB + ACTOR_OVERHEAD_BYTES
+    with RayVerifierPool("lean", settings, workers=1, num_cpus=0.1) as pool:
+        reserved = ray.get(pool._slots[0].actor.resources.remote(), timeout=60)
+        assert reserved["memory"] == expected and reserved["CPU"] == 0.1
+        deadline = time.monotonic() + 10
+        while ray.available_resources().get("memory", 0) > CLUSTER_MEMORY - expected:  # the view lags
+            assert time.monotonic() < deadline, ray.available_resources()
+            time.sleep(0.2)
+        verdict = pool.check(CheckRequest("theorem t : True := trivial", "theorem t : True := by sorry"))
+        assert not verdict.verified and verdict.reason is Reason.UNAVAILABLE
+        said = ""
+        deadline = time.monotonic() + 30
+        while "prover verifier actor on" not in said and time.monotonic() < deadline:
+            time.sleep(0.5)  # Ray's log monitor forwards actor output every few hundred ms
+            said += capfd.readouterr().err
+    assert "Lean project not found" in said and "VerifierActor" in said  # Ray's prefix names the actor
+
+
+def test_the_drivers_package_is_shipped_to_the_workers(cluster: str) -> None:
+    def shipped() -> list[str]:  # pickled by value: the workers need not import this test module
+        import sys
+        from pathlib import Path
+
+        return [p for p in sys.path if "runtime_resources" in p and (Path(p, "prover", "__init__.py")).is_file()]
+
+    # (Ray puts the driver's working directory, here the checkout, before it on the workers' path)
+    assert ray.get(ray.remote(num_cpus=0.1)(shipped).remote(), timeout=60)
 
 
 # -- generation replicas -----------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 same interfaces as the local ``VerifierPool`` and ``Generator``, so the callers choose with one address.
 
 ``connect`` joins a running cluster; ``make_pool`` and ``wrap_generator`` return the local objects when
-no address is given. Ray is optional and imported only once an address is given. Every node of the
-cluster needs this package (and, for verifier actors, the proof assistant) installed: actors import
-``prover`` there.
+no address is given. Ray is optional and imported only once an address is given. The actors run this
+process's ``prover`` (shipped as the job's ``runtime_env``, ``runtime.py``); every node needs its
+dependencies (and, for verifier actors, the proof assistant) installed. Actor stderr reaches this
+process's stderr.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from prover.distributed.generator import RayGenerator
+from prover.distributed.runtime import package_runtime_env
 from prover.distributed.verifier import RayVerifierPool
 from prover.generate.base import GenerationConfig, Generator
 from prover.pool import CheckPool, VerifierPool
@@ -49,10 +51,13 @@ def _host_port(address: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def connect(address: str, timeout_s: float = 10.0) -> None:
+def connect(address: str, timeout_s: float = 10.0, runtime_env: dict[str, Any] | None = None) -> None:
     """Join the Ray cluster at ``address`` (``HOST:PORT``, ``ray://HOST:PORT`` or ``auto``); a no-op
     when this process already joined it. Raises ``ValueError`` for a malformed address and
-    ``RuntimeError`` (one line) when Ray is missing or nothing answers within ``timeout_s``."""
+    ``RuntimeError`` (one line) when Ray is missing or nothing answers within ``timeout_s``.
+
+    ``runtime_env`` is the job's, every actor's: by default ``package_runtime_env()`` (this process's
+    package; Ray takes a local folder only at this level, not per actor); ``{}`` for the nodes' own."""
     global _connected
     address = address.strip()
     if address != "auto":
@@ -74,7 +79,10 @@ def connect(address: str, timeout_s: float = 10.0) -> None:
             raise RuntimeError(f"this process is already connected to the Ray cluster at "
                                f"{_connected or 'a local instance'}, not {address}")
         try:
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            # log_to_driver: what an actor writes to stderr (a session that cannot start on some node,
+            # a traceback) reaches this process's stderr; actors send their stdout there too.
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True,
+                     runtime_env=package_runtime_env() if runtime_env is None else runtime_env)
         except Exception as exc:  # ConnectionError, RuntimeError, ValueError, … from Ray's many layers
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise RuntimeError(f"cannot join the Ray cluster at {address}: {first}") from None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from prover.distributed.runtime import stdout_to_stderr
 from prover.generate.base import Completion, GenerationConfig, GenerationError, check_sampling
 
 
@@ -23,6 +24,7 @@ class GeneratorActor:
     def __init__(self, config: GenerationConfig) -> None:
         from prover.generate import make_generator
 
+        stdout_to_stderr()
         self.generator = make_generator(config)
 
     def identity(self) -> str:

@@ -4,11 +4,18 @@ checks exactly as they are locally.
 
 Soundness does not move: every verdict is the actor's ``VerifierPool`` verdict, and anything that goes
 wrong on the way (a dead actor, a lost node, an unreadable reply) becomes an unverified ``CRASH``.
+
+Each actor reserves memory as well as CPUs (``actor_memory_bytes``): Ray packs a node by declared
+resources only, and a 64-core node has room for 64 one-CPU Lean sessions but not for the 64 x 10 GiB
+they grow to. The reservation is logical (Ray schedules by it; the sessions' own limits still bound
+what they use).
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -18,7 +25,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from prover.cache import VerdictCache, request_key
-from prover.itp.base import TRANSIENT, CheckRequest, Limits, Message, Reason, Verdict
+from prover.distributed.runtime import stdout_to_stderr
+from prover.itp.base import GIB, TRANSIENT, CheckRequest, Limits, Message, Reason, Verdict
 from prover.pool import PoolStats, VerifierPool, ordered_map
 
 if TYPE_CHECKING:
@@ -47,13 +55,25 @@ class VerifierActor:
     def __init__(self, backend_name: str, settings: Settings, limits: Limits) -> None:
         from prover.itp import get_backend
 
+        stdout_to_stderr()
         self.backend = get_backend(backend_name, settings)
         self.identity = self.backend.identity()
         self.log = _PutLog()
         self.pool = VerifierPool(self.backend, workers=1, limits=limits, cache=self.log)
+        status = self.backend.availability()
+        if not status.usable:  # its checks will say so too, but not which node lacks what
+            print(f"prover verifier actor on {socket.gethostname()}: {status.detail}", file=sys.stderr,
+                  flush=True)
 
     def describe(self) -> tuple[str, Limits]:
         return self.identity, self.pool.limits
+
+    def resources(self) -> dict[str, float]:
+        """What Ray reserved for this actor (CPU, memory in bytes)."""
+        import ray
+
+        assigned: dict[str, float] = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
+        return assigned
 
     def check(self, request: CheckRequest, timeout_s: float | None) -> tuple[Verdict, bool]:
         """The verdict and whether it may be cached."""
@@ -65,6 +85,20 @@ class VerifierActor:
 
     def close(self) -> None:
         self.pool.close()
+
+
+ACTOR_OVERHEAD_BYTES = GIB // 2  # the actor's own Python process, beside its proof-assistant session
+
+
+def actor_memory_bytes(backend_name: str, settings: Settings, limits: Limits) -> int | None:
+    """What one verifier actor may come to hold resident: its session's recycling threshold (the
+    pool restarts a session that grew past it), else its address-space limit, plus the actor
+    itself. Lean with Mathlib: 10.5 GiB; Rocq: 3.5 GiB."""
+    from prover.itp import get_backend
+
+    real = get_backend(backend_name, settings).limits_for(limits)
+    ceiling = real.max_rss_bytes or real.memory_bytes
+    return None if ceiling is None else ceiling + ACTOR_OVERHEAD_BYTES
 
 
 def _crash(what: str) -> Verdict:
@@ -90,7 +124,10 @@ class RayVerifierPool:
 
     Each job goes to the actor with the fewest in flight. An actor that dies turns its jobs into
     ``CRASH`` verdicts and is replaced (at most ``max_restarts`` times per slot, then dropped; the
-    others go on). ``cache`` lives in this process, keyed like the local pool's."""
+    others go on). ``cache`` lives in this process, keyed like the local pool's.
+
+    Each actor reserves ``num_cpus`` and ``memory_bytes`` (default: ``actor_memory_bytes``; 0: no
+    memory reservation)."""
 
     def __init__(
         self,
@@ -103,6 +140,7 @@ class RayVerifierPool:
         num_cpus: float = 1.0,
         max_restarts: int = 3,
         ready_timeout_s: float = 120.0,
+        memory_bytes: int | None = None,
     ) -> None:
         from prover.distributed import import_ray
         from prover.itp import BACKEND_NAMES
@@ -121,8 +159,15 @@ class RayVerifierPool:
         self.stats = PoolStats()
         self._max_queue = max_queue
         self._max_restarts = max_restarts
-        self._actor_class = ray.remote(num_cpus=num_cpus)(VerifierActor)
-        self._args = (backend_name, settings, limits or settings.pool.limits())
+        limits = limits or settings.pool.limits()
+        if memory_bytes is None:
+            memory_bytes = actor_memory_bytes(backend_name, settings, limits)
+        self.memory_bytes = memory_bytes
+        options: dict[str, Any] = {"num_cpus": num_cpus}
+        if memory_bytes:
+            options["memory"] = memory_bytes
+        self._actor_class = ray.remote(**options)(VerifierActor)
+        self._args = (backend_name, settings, limits)
         self._cond = threading.Condition()
         self._closing = False
         self._pending: dict[int, tuple[Future[Verdict], Any]] = {}  # id(future) -> (future, ref)
@@ -132,8 +177,9 @@ class RayVerifierPool:
             described = ray.get([s.actor.describe.remote() for s in self._slots], timeout=ready_timeout_s)
         except ray.exceptions.GetTimeoutError:
             self._kill_all()
+            memory = f" and {memory_bytes / GIB:.1f} GiB of memory" if memory_bytes else ""
             raise RuntimeError(f"{workers} verifier actor(s) did not start within {ready_timeout_s:.0f} s: "
-                               f"the cluster may lack {num_cpus} free CPU(s) for each") from None
+                               f"the cluster may lack {num_cpus} free CPU(s){memory} for each") from None
         except Exception as exc:
             self._kill_all()
             why = _first_line(exc)

@@ -9,17 +9,53 @@ The guard's text rules reject such commands too, but a guard alone is not enough
 
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 BWRAP_HINT = "install bubblewrap (Debian: apt-get install bubblewrap) or pass --no-sandbox"
+NAMESPACE_HINT = (
+    "enable unprivileged user namespaces (sysctl user.max_user_namespaces > 0, on Debian "
+    "kernel.unprivileged_userns_clone=1, on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0; "
+    "in a container, a runtime or seccomp profile that allows them), or pass --no-sandbox, only for "
+    "trusted input"
+)
 
 
 def bwrap_path() -> str | None:
     return shutil.which("bwrap")
+
+
+def bwrap_problem() -> str | None:
+    """None when bubblewrap can start the sandbox here, else one line saying why not and what to do.
+
+    An installed bwrap is not a working one: many GPU and CI containers forbid the user namespaces
+    it needs, and then every session fails to start. So the probe starts ``true`` under exactly the
+    sandbox the sessions get (once per process and bwrap binary)."""
+    bwrap = bwrap_path()
+    return f"bwrap not found; {BWRAP_HINT}" if bwrap is None else _probe(bwrap)
+
+
+@functools.cache
+def _probe(bwrap: str) -> str | None:
+    with tempfile.TemporaryDirectory(prefix="prover-bwrap-") as scratch:
+        argv = [bwrap, *sandboxed(["true"], Path(scratch))[1:]]  # the same flags as every session
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            return f"bubblewrap did not start `true` within 30 s; {NAMESPACE_HINT}"
+        except OSError as exc:
+            return f"{bwrap} cannot run ({exc.strerror}); {BWRAP_HINT}"
+    if done.returncode == 0:
+        return None
+    said = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+    why = said[-1] if said else f"exit {done.returncode}"
+    return f"bubblewrap cannot create its sandbox here ({why}): {NAMESPACE_HINT}"
 
 
 def sandboxed(argv: list[str], scratch: Path) -> list[str]:

@@ -44,10 +44,17 @@ from prover.itp.lean.check import (
 from prover.itp.lean.guard import FORBIDDEN_RULES, INCOMPLETE_RULES, NATIVE_RULES, guard_tactic
 from prover.itp.lean.protocol import CommandReply, ErrorReply, ProtocolError
 from prover.itp.lean.repl import ReplCrashed, ReplError, ReplLaunch, ReplProcess, ReplTimeout
-from prover.itp.lean.setup import default_project_dir, elan_home, find_lake, installation_problem, repl_binary
+from prover.itp.lean.setup import (
+    default_project_dir,
+    installation_problem,
+    package_revisions,
+    pinned_toolchain,
+    repl_binary,
+    resolve_lake,
+)
 from prover.itp.lean.statement import DEFAULT_HEADER, Header, Target, parse_statement
 from prover.itp.lean.static import Prepared, prepare, static_check
-from prover.itp.sandbox import BWRAP_HINT, bwrap_path, sandboxed
+from prover.itp.sandbox import bwrap_problem, sandboxed
 
 
 @dataclass(frozen=True)
@@ -69,18 +76,20 @@ def lean_limits(limits: Limits, config: LeanConfig) -> Limits:
 
 
 def repl_launch(config: LeanConfig, workdir: Path, limits: Limits) -> ReplLaunch:
-    """How to start the REPL: ``lake env <repl>`` in the project, or the injected command."""
+    """How to start the REPL: ``lake env <repl>`` in the project under its pinned toolchain (never
+    the one the working directory would imply: see ``prover.itp.lean.setup``), or the injected
+    command."""
     extra_env = {"TMPDIR": str(workdir)}
     if config.repl_command is not None:
         argv, cwd = list(config.repl_command), workdir
     else:
-        lake = find_lake()
+        lake = resolve_lake(config.project_dir)
         assert lake is not None, "availability() was checked"
-        # `lake env` runs from the project so that `import Mathlib` resolves; -d says where it is
-        # when the sandbox starts us in the scratch directory.
-        argv = [str(lake), "-d", str(config.project_dir), "env", str(repl_binary(config.project_dir))]
+        # `lake env` sets the project's LEAN_PATH so that `import Mathlib` resolves; -d says where
+        # the project is when the sandbox starts us in the scratch directory.
+        argv = [str(lake.lake), "-d", str(config.project_dir), "env", str(repl_binary(config.project_dir))]
         cwd = config.project_dir
-        extra_env["ELAN_HOME"] = str(elan_home())  # the sandbox moves HOME to the scratch dir
+        extra_env.update(lake.env())
     if config.sandbox:
         argv, cwd = sandboxed(argv, workdir), workdir
     return ReplLaunch(tuple(argv), cwd, limits.memory_bytes, extra_env=extra_env)
@@ -100,25 +109,25 @@ class LeanBackend:
             detail = f"Lean REPL command: {' '.join(config.repl_command)}"
         else:
             problem = installation_problem(config.project_dir)
-            toolchain = (config.project_dir / "lean-toolchain").read_text().strip() if not problem else ""
-            detail = f"{toolchain} with Mathlib, REPL at {repl_binary(config.project_dir)}"
-        if problem is None and config.sandbox and bwrap_path() is None:
-            problem = f"bwrap not found; {BWRAP_HINT}"
+            lake = resolve_lake(config.project_dir) if not problem else None
+            how = f"lake {lake.lake}" if lake is not None else ""
+            toolchain = pinned_toolchain(config.project_dir)
+            detail = f"{toolchain} ({how}) with Mathlib, REPL at {repl_binary(config.project_dir)}"
+        if problem is None and config.sandbox:
+            problem = bwrap_problem()
         if problem:
             return Availability(False, f"Lean backend unavailable: {problem}")
         return Availability(True, detail)
 
     def identity(self) -> str:
         config = self.config
-        toolchain_file = config.project_dir / "lean-toolchain"
-        try:
-            toolchain = toolchain_file.read_text().strip()
-        except OSError:
-            toolchain = None
         return json.dumps(
             {
                 "backend": self.name,
-                "toolchain": toolchain,
+                "toolchain": pinned_toolchain(config.project_dir),
+                # Mathlib's revision (and its dependencies'): a lemma renamed or a tactic changed
+                # between revisions changes verdicts, so a cached verdict must name the revision.
+                "packages": package_revisions(config.project_dir),
                 "project_dir": str(config.project_dir),
                 "repl_command": list(config.repl_command) if config.repl_command is not None else None,
                 "sandbox": config.sandbox,
@@ -187,12 +196,18 @@ class LeanSession:
 
     # ---- process ---------------------------------------------------------------------------
     def _start(self) -> None:
-        repl = ReplProcess(repl_launch(self.config, self.workdir, self.limits))
+        launch = repl_launch(self.config, self.workdir, self.limits)
+        try:
+            repl = ReplProcess(launch)
+        except OSError as exc:
+            raise RuntimeError(f"the Lean REPL cannot start ({launch.argv[0]}): {exc.strerror}") from exc
         try:
             reply = repl.command(self.header.text, None, self.config.header_timeout_s)
         except (ReplError, ProtocolError) as exc:
             repl.kill()
-            raise RuntimeError(f"the Lean REPL did not load the header: {exc}") from exc
+            # What the process said is the only clue to a failed start (elan finding no toolchain,
+            # bwrap refused namespaces, a REPL built for another Lean), so it goes into the message.
+            raise RuntimeError(f"the Lean REPL did not load the header: {exc}{_said(repl)}") from exc
         if isinstance(reply, ErrorReply) or reply.errors:
             repl.kill()
             problem = reply.message if isinstance(reply, ErrorReply) else reply.errors[0].data
@@ -338,6 +353,12 @@ class LeanSession:
         return TacticOutcome(
             ProofState(reply.proof_state, self.generation, reply.goals), reply.proof_status, messages
         )
+
+
+def _said(repl: ReplProcess, lines: int = 3, chars: int = 600) -> str:
+    """The end of the process's stderr as one line (``"; stderr: a | b"``), or nothing."""
+    tail = [line.strip() for line in repl.stderr_tail().splitlines() if line.strip()][-lines:]
+    return f"; stderr: {' | '.join(tail)[-chars:]}" if tail else ""
 
 
 class _OutOfTime(Exception):

@@ -1,16 +1,31 @@
 """Installing and finding the Lean toolchain, Mathlib and the REPL for ``lean_project/``.
 
 ``setup_lean`` does what a user would type (install elan, ``lake exe cache get``, build the REPL);
-``installation_problem`` says in one line what is still missing. Both only look at files and PATH,
-so ``prover doctor`` can call them cheaply.
+``installation_problem`` says in one line what is still missing (it only looks at files and PATH:
+whether the REPL really starts is for ``prover doctor``'s real check); ``resolve_lake`` says which
+``lake`` runs the REPL and under which toolchain.
+
+How elan picks a toolchain (``find_override`` in elan's ``src/elan/config.rs``): a ``+TOOLCHAIN``
+first argument to a proxy, else ``$ELAN_TOOLCHAIN``, else an ``elan override`` or a ``lean-toolchain``
+file found walking up from the *current directory* (``lake -d DIR`` plays no part), else the default
+toolchain, which ``--default-toolchain none`` leaves unset. The REPL starts in a scratch folder (the
+sandbox's working directory) with no ``lean-toolchain`` above it, so a bare ``lake`` proxy finds no
+toolchain at all. Hence the launch never leaves the choice to the directory: it runs the pinned
+toolchain's own ``lake`` once elan has installed it (no proxy in between, so nothing can try to
+download a toolchain or write elan's settings inside the read-only, offline sandbox), and otherwise
+the proxy with ``ELAN_TOOLCHAIN`` from the project's ``lean-toolchain`` (an environment variable,
+unlike ``+TOOLCHAIN``, also reaches every proxy that ``lake`` starts in turn).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 ELAN_INIT_URL = "https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh"
@@ -34,13 +49,79 @@ def elan_home() -> Path:
     return Path(os.environ.get("ELAN_HOME") or Path.home() / ".elan")
 
 
-def find_lake(path: str | None = None) -> Path | None:
-    """``lake`` on PATH (``path`` overrides ``$PATH``), else in elan's bin folder."""
-    found = shutil.which("lake", path=path)
+def _tool(name: str, path: str | None) -> Path | None:
+    """``name`` on PATH (``path`` overrides ``$PATH``), else in elan's bin folder."""
+    found = shutil.which(name, path=path)
     if found:
         return Path(found)
-    candidate = elan_home() / "bin" / "lake"
+    candidate = elan_home() / "bin" / name
     return candidate if os.access(candidate, os.X_OK) else None
+
+
+def find_lake(path: str | None = None) -> Path | None:
+    """``lake`` on PATH, else elan's proxy in its bin folder."""
+    return _tool("lake", path)
+
+
+def pinned_toolchain(project_dir: Path) -> str | None:
+    """The toolchain the project pins: the first line of its ``lean-toolchain``, as elan reads it."""
+    try:
+        lines = (project_dir / "lean-toolchain").read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    name = lines[0].strip() if lines else ""
+    return name or None
+
+
+def toolchain_bin(toolchain: str) -> Path:
+    """Where elan installs a toolchain's binaries: ``leanprover/lean4:v4.24.0`` lives in
+    ``toolchains/leanprover--lean4---v4.24.0`` (elan's own mangling of ``/`` and ``:``)."""
+    return elan_home() / "toolchains" / toolchain.replace("/", "--").replace(":", "---") / "bin"
+
+
+@dataclass(frozen=True)
+class LakeCommand:
+    """The ``lake`` that runs the REPL and the environment that pins its toolchain."""
+
+    lake: Path
+    toolchain: str
+    direct: bool  # the toolchain's own lake; False: elan's proxy (or a lake not managed by elan)
+
+    def env(self) -> dict[str, str]:
+        # ELAN_HOME because the sandbox moves HOME to the scratch folder; ELAN_TOOLCHAIN is what
+        # the proxy obeys, and is inert for a toolchain's own lake.
+        return {"ELAN_HOME": str(elan_home()), "ELAN_TOOLCHAIN": self.toolchain}
+
+
+def resolve_lake(project_dir: Path, path: str | None = None) -> LakeCommand | None:
+    """The pinned toolchain's own ``lake`` when elan has installed it, else ``lake`` on PATH or
+    elan's proxy told the toolchain by ``ELAN_TOOLCHAIN`` (see the module's docstring); None when
+    the project pins no toolchain or there is no ``lake`` at all."""
+    toolchain = pinned_toolchain(project_dir)
+    if toolchain is None:
+        return None
+    own = toolchain_bin(toolchain) / "lake"
+    if os.access(own, os.X_OK):
+        return LakeCommand(own, toolchain, direct=True)
+    lake = find_lake(path)
+    return None if lake is None else LakeCommand(lake, toolchain, direct=False)
+
+
+def package_revisions(project_dir: Path) -> dict[str, str | None]:
+    """The revision of each Lake dependency: from ``lake-manifest.json`` (what was really fetched,
+    Mathlib's own dependencies too) when setup has written it, else the lakefile's pins."""
+    try:
+        manifest = json.loads((project_dir / "lake-manifest.json").read_text())
+        return {str(p["name"]): p.get("rev") for p in manifest["packages"]}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # unreadable: no revision is claimed
+    try:
+        config = tomllib.loads((project_dir / "lakefile.toml").read_text())
+        return {str(r["name"]): r.get("rev") for r in config.get("require", [])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def repl_binary(project_dir: Path) -> Path:
@@ -56,8 +137,18 @@ def installation_problem(project_dir: Path, path: str | None = None) -> str | No
     """None when the Lean backend can start; else one line naming what is missing and how to fix it."""
     if not (project_dir / "lakefile.toml").is_file():
         return f"Lean project not found at {project_dir} (set PROVER_LEAN_PROJECT to a copy of lean_project/)"
-    if find_lake(path) is None:
+    toolchain = pinned_toolchain(project_dir)
+    if toolchain is None:
+        return f"{project_dir / 'lean-toolchain'} is missing or empty: the project must pin its toolchain"
+    lake = resolve_lake(project_dir, path)
+    if lake is None:
         return f"`lake` not found on PATH or in {elan_home() / 'bin'}: {INSTALL_HINT}"
+    if not lake.direct and _tool("elan", path) is not None:
+        # elan would download the toolchain at the first start, inside a sandbox with no network
+        return (
+            f"the pinned toolchain {toolchain} is not installed in {elan_home()}: run `prover setup "
+            f"lean` (or `elan toolchain install {toolchain}`)"
+        )
     if not mathlib_built(project_dir):
         return (
             f"Mathlib is not built in {project_dir / '.lake'}: run `prover setup lean` (lake exe cache get)"
@@ -112,20 +203,25 @@ def setup_lean(
     project_dir = project_dir or default_project_dir()
     if not (project_dir / "lakefile.toml").is_file():
         return False, f"Lean project not found at {project_dir}"
+    toolchain = pinned_toolchain(project_dir)
+    if toolchain is None:
+        return False, f"{project_dir / 'lean-toolchain'} is missing or empty"
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = path
-    lake = find_lake(path)
-    if lake is None:
+    if find_lake(path) is None:
         failed = _install_elan(env, path, timeout_s)
         if failed:
             return False, failed
-        lake = elan_home() / "bin" / "lake"
-        if not lake.is_file():
-            return False, f"elan installed but {lake} is missing; {INSTALL_HINT}"
+        if not (elan_home() / "bin" / "lake").is_file():
+            return False, f"elan installed but {elan_home() / 'bin' / 'lake'} is missing; {INSTALL_HINT}"
+    lake = resolve_lake(project_dir, path)
+    assert lake is not None, "a lake was found or installed, and the toolchain is pinned"
+    # The same toolchain the launch will ask for; through the proxy, elan installs it on first use.
+    env.update(lake.env())
     steps = (
-        [str(lake), "exe", "cache", "get"],  # resolves the pinned deps, downloads Mathlib's oleans
-        [str(lake), "build", REPL_TARGET],
+        [str(lake.lake), "exe", "cache", "get"],  # resolves the pinned deps, downloads Mathlib's oleans
+        [str(lake.lake), "build", REPL_TARGET],
     )
     for argv in steps:
         failed = _run(argv, project_dir, env, timeout_s)
@@ -134,5 +230,6 @@ def setup_lean(
     problem = installation_problem(project_dir, path)
     if problem:
         return False, f"setup ran but the backend is still unusable: {problem}"
-    toolchain = (project_dir / "lean-toolchain").read_text().strip()
-    return True, f"Lean ready: {toolchain}, Mathlib and REPL built in {project_dir}"
+    final = resolve_lake(project_dir, path)
+    where = f"its lake at {final.lake}" if final is not None and final.direct else f"lake {lake.lake}"
+    return True, f"Lean ready: {toolchain} ({where}), Mathlib and REPL built in {project_dir}"
