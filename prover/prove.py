@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from prover.pool import VerifierPool
+from prover.pool import CheckPool, VerifierPool
 from prover.search.correction import Correction
 from prover.search.portfolio import SearchConfig
 from prover.search.result import Attempt, SearchResult
@@ -154,12 +154,13 @@ def prove_batch(
 def prove_model(
     problem: Problem,
     generator: Generator,
-    pool: VerifierPool,
+    pool: CheckPool,
     config: ModelEngineConfig,
     stream: IO[str] | None = None,
+    language: str = "rocq",
 ) -> ModelResult:
-    """The model (or, with ``config.tool_correction``, hybrid) engine on one statement; ``stream``
-    receives one line per attempt."""
+    """The model (or, with ``config.tool_correction``, hybrid) engine on one statement in ``language``
+    (a backend name); ``stream`` receives one line per attempt."""
     from prover.search.model_engine import prove_with_model
 
     started = time.monotonic()
@@ -172,7 +173,7 @@ def prove_model(
               f"[{a.checked}] {why}", file=stream, flush=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="prover-model-"))
-    return prove_with_model(problem, generator, pool, config, workdir, "rocq",
+    return prove_with_model(problem, generator, pool, config, workdir, language,
                             None if stream is None else show)
 
 

@@ -11,19 +11,32 @@ from pathlib import Path
 from typing import Any
 
 from prover.batch import read_text, resolve
-from prover.cli_common import UsageError, backend_from, generator_from, read_file, settings_from
+from prover.cli_common import (
+    RequireVerifier,
+    UsageError,
+    backend_from,
+    generator_from,
+    read_file,
+    settings_from,
+    verifier_missing,
+)
 from prover.config import Settings
 from prover.generate.base import GenerationConfig
 from prover.itp import BACKEND_NAMES
-from prover.itp.base import Backend, CheckRequest, Verdict
+from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Verdict
 from prover.pool import VerifierPool
 from prover.search.runner import Problem
 
 
-def _statement_problem(path: Path) -> Problem:
+def _statement_problem(path: Path, language: str = "rocq") -> Problem:
     from prover.search.runner import theorem_name
 
     text = read_file(path)
+    if language != "rocq":  # the name only labels the output; the static check judges the statement
+        from prover.generate.lang import declared_name
+
+        found = declared_name(language, text)
+        return Problem(found[0] if found else path.stem, text)
     try:
         return Problem(theorem_name(text), text)
     except ValueError as exc:
@@ -36,12 +49,14 @@ def _search_backend(args: argparse.Namespace, settings: Settings, path: Path | N
     name = args.backend or (EXTENSIONS.get(path.suffix) if path is not None else "rocq")
     if name is None:
         raise UsageError("cannot tell the proof assistant from the file name: pass --backend")
-    if name != "rocq":
+    # Whole proofs need no goal-level session, and the proof assistant only once a check starts.
+    whole = getattr(args, "engine", None) == "model"
+    if name != "rocq" and not whole:
         raise UsageError(
             f"proof search needs a goal-level session, which only the rocq backend has so far "
-            f"({name}: use prover check for whole proofs)"
+            f"({name}: --engine model samples whole proofs on every backend; prover check checks one)"
         )
-    return backend_from(name, settings)
+    return backend_from(name, settings, usable=not whole)
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -53,6 +68,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         raise UsageError("give either STATEMENT_FILE or --batch FILE.jsonl")
     if args.budget <= 0:
         raise UsageError("--budget must be positive")
+    if args.max_tokens is not None and args.engine not in ("model", "hybrid"):
+        raise UsageError("--max-tokens needs --engine model or hybrid")
     backend = _search_backend(args, settings, args.statement)
     if args.engine != "portfolio":
         return _prove_with_model(args, settings, backend)
@@ -76,8 +93,12 @@ def _generation(args: argparse.Namespace, settings: Settings) -> GenerationConfi
     """The ``[generate]`` settings with the command line's flags over them."""
     if args.k is not None and args.k < 1:
         raise UsageError("-k must be at least 1")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
     gen = dataclasses.replace(settings.generate)
-    for flag, name in (("model", "model"), ("k", "n"), ("temperature", "temperature"), ("seed", "seed")):
+    flags = (("model", "model"), ("k", "n"), ("temperature", "temperature"), ("seed", "seed"),
+             ("max_tokens", "max_tokens"))
+    for flag, name in flags:
         if getattr(args, flag) is not None:
             setattr(gen, name, getattr(args, flag))
     if gen.model is None:
@@ -106,13 +127,16 @@ def _prove_with_model(args: argparse.Namespace, settings: Settings, backend: Bac
         config.validate()
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    problem = _statement_problem(args.statement)
+    problem = _statement_problem(args.statement, backend.name)
     generator = generator_from(gen)
     try:
         with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
-            result = prove_model(problem, generator, pool, config, None if args.quiet else sys.stderr)
+            result = prove_model(problem, generator, RequireVerifier(pool), config,
+                                 None if args.quiet else sys.stderr, backend.name)
     except ValueError as exc:  # templates or a prompt format the model cannot take
         raise UsageError(str(exc)) from exc
+    except BackendUnavailable as exc:
+        raise UsageError(verifier_missing(backend.name, exc)) from exc
     finally:
         generator.close()
     print_model_result(result, args.json, args.engine, config)
@@ -202,6 +226,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     prove.add_argument("--seed", type=int, metavar="S", help="sampling seed (default: seed in [generate])")
     prove.add_argument(
         "--temperature", type=float, metavar="T", help="sampling temperature (default: [generate], 1.0)"
+    )
+    prove.add_argument(
+        "--max-tokens", type=int, metavar="N", help="model or hybrid engine: the most tokens one sampled "
+        "proof may take (default: max_tokens in [generate], 512)"
     )
     prove.add_argument(
         "--budget",

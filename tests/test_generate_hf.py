@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,88 @@ def test_make_generator_from_settings(tiny_model: Path, tmp_path: Path) -> None:
         make_generator(GenerationConfig(backend="nope", model="x"))
     with pytest.raises(ValueError, match="no model given"):
         make_generator(GenerationConfig())
+
+
+def spy_on_generate(gen: TransformersGenerator, monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], Any]]:
+    """Every ``model.generate`` call's keyword arguments and result, as the backend makes them."""
+    seen: list[tuple[dict[str, Any], Any]] = []
+    real = gen.model.generate
+
+    def spy(**kwargs: Any) -> Any:
+        out = real(**kwargs)
+        seen.append((kwargs, out))
+        return out
+
+    monkeypatch.setattr(gen.model, "generate", spy)
+    return seen
+
+
+def test_logprobs_keep_one_float_per_token_not_the_vocabulary(
+    tiny_generator: TransformersGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """output_scores/output_logits over a 100k vocabulary × 8k steps would be tens of GB: only the
+    chosen tokens' log-probabilities may outlive their step."""
+    from prover.generate.hf import ChosenLogprobs
+
+    seen = spy_on_generate(tiny_generator, monkeypatch)
+    out = sample(tiny_generator, PROMPTS, n=3, seed=None, max_tokens=20)
+    assert seen
+    vocab = tiny_generator.model.config.vocab_size
+    for kwargs, res in seen:
+        assert not kwargs.get("output_logits") and not kwargs.get("output_scores")
+        assert getattr(res, "logits", None) is None and getattr(res, "scores", None) is None
+        [recorder] = kwargs["logits_processor"]
+        assert isinstance(recorder, ChosenLogprobs) and recorder.pending is None
+        rows = res.sequences.shape[0]
+        assert recorder.columns and all(c.shape == (rows,) and c.numel() < vocab for c in recorder.columns)
+    assert all(c.token_logprobs is not None and len(c.token_logprobs) == c.tokens for cs in out for c in cs)
+
+
+def test_recorded_logprobs_are_the_model_distribution(
+    tiny_generator: TransformersGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each token's log-probability equals a teacher-forced forward pass over prompt + completion
+    (the raw distribution: temperature and top-p do not change it)."""
+    import torch
+
+    seen = spy_on_generate(tiny_generator, monkeypatch)
+    for temperature in (0.0, 0.7):
+        [[c]] = sample(tiny_generator, [PROMPTS[0]], n=1, seed=3, max_tokens=12, temperature=temperature)
+        kwargs, res = seen[-1]
+        width = kwargs["input_ids"].shape[1]
+        ids = res.sequences[0, : width + c.tokens]
+        with torch.inference_mode():
+            logits = tiny_generator.model(ids.unsqueeze(0)).logits[0].float()
+        expected = torch.log_softmax(logits, dim=-1)[width - 1 : -1].gather(1, ids[width:].unsqueeze(1))
+        assert c.token_logprobs is not None
+        assert torch.allclose(torch.tensor(c.token_logprobs), expected.squeeze(1), atol=1e-4)
+
+
+def test_a_prompt_longer_than_the_context_is_cut_from_the_left(tiny_generator: TransformersGenerator) -> None:
+    """The small model takes 512 positions: a prompt past them (or one that leaves less room than
+    max_tokens) keeps its last tokens and the completion fits what is left — never IndexError."""
+    from prover.generate.hf import fit_prompt
+
+    context = tiny_generator.context
+    assert context == 512
+    tok = tiny_generator.tokenizer
+    long_prompt = "(* the checker said: *)\n" + PROMPTS[0] * 200
+    assert len(tok(long_prompt)["input_ids"]) > 2 * context
+    before = tiny_generator.truncated_prompts
+    cases = [(long_prompt, 24), (long_prompt, 600), (PROMPTS[0] * 25, 200)]
+    for prompt, max_tokens in cases:
+        [[c]] = sample(tiny_generator, [prompt], n=1, seed=1, max_tokens=max_tokens)
+        room = context - min(len(tok(prompt)["input_ids"]), max(context - max_tokens, context // 2))
+        assert 1 <= c.tokens <= min(max_tokens, room)
+        assert c.finish_reason in ("stop", "length")
+    assert tiny_generator.truncated_prompts - before == len(cases)
+    # unseeded batches mix a short and a cut prompt
+    out = sample(tiny_generator, [PROMPTS[1], long_prompt], n=2, seed=None, max_tokens=16)
+    assert [len(cs) for cs in out] == [2, 2]
+    # the rule itself: the last tokens, a leading BOS kept, at least half the context
+    ids = list(range(100, 1100))
+    assert fit_prompt(ids, 24, 512, None) == ids[-488:]
+    assert fit_prompt([7, *ids], 24, 512, 7) == [7, *ids[-487:]]
+    assert fit_prompt(ids, 600, 512, None) == ids[-256:]
+    assert fit_prompt(ids[:400], 24, 512, None) == ids[:400]
+    assert fit_prompt(ids, 24, None, None) == ids

@@ -36,5 +36,6 @@ def test_vllm_samples_the_small_model(tmp_path_factory: pytest.TempPathFactory) 
 def test_missing_vllm_says_how_to_install() -> None:
     from prover.generate.vllm_backend import VLLMGenerator
 
-    with pytest.raises(RuntimeError, match=r"vllm is not installed: pip install 'prover\[gpu\]'"):
+    with pytest.raises(RuntimeError, match=r"vllm is not installed: pip install 'prover-itp\[gpu\]' \(in a "
+                       r"checkout: pip install -e '\.\[gpu\]'\)"):
         VLLMGenerator("any")

@@ -100,7 +100,7 @@ def test_setup_stops_at_the_first_failing_step(tmp_path: Path, no_tools: str) ->
 
 def test_leandojo_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "lean_dojo", None)  # makes `import lean_dojo` fail
-    with pytest.raises(BackendUnavailable, match=r"pip install 'prover\[lean\]'"):
+    with pytest.raises(BackendUnavailable, match=r"pip install 'prover-itp\[lean\]'"):
         require_lean_dojo()
     with pytest.raises(BackendUnavailable) as info:
         trace_repository("https://github.com/yangky11/miniF2F-lean4", "main")

@@ -122,6 +122,22 @@ def test_prove_engine_model_end_to_end_with_the_small_model(tmp_path: Path) -> N
     assert "round 0" in done.stderr  # attempts stream to stderr
 
 
+def test_prove_engine_model_with_a_freshly_made_model_and_long_prompts(tmp_path: Path) -> None:
+    """``prover model init`` makes 1024 positions; the default 512 tokens of an answer after the
+    revision prompt do not fit. That used to end in ``internal error: IndexError``: the prompt is cut
+    from the left to fit the context instead."""
+    made = prover("model", "init", "--out", "m", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "s.v").write_text(STATEMENT)
+    (tmp_path / "prover.toml").write_text("[pool]\nworkers = 1\n\n[generate]\nthreads = 1\n")
+    done = prover("prove", "s.v", "--engine", "model", "--model", "m", "-k", "2", "--rounds", "1", "--seed", "0",
+                  "--json", "--quiet", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rounds"] == 2 and result["revisions"] >= 1 and result["error"] is None
+    assert all(0 < a["tokens"] <= 512 for a in result["attempts"])
+
+
 def test_prove_engine_model_without_a_model_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "s.v").write_text(STATEMENT)
     done = prover("prove", "s.v", "--engine", "model", cwd=tmp_path)

@@ -38,7 +38,9 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise RuntimeError("Ray is not installed: pip install 'prover[ray]'") from exc
+        raise RuntimeError(
+            "Ray is not installed: pip install 'prover-itp[ray]' (in a checkout: pip install -e '.[ray]')"
+        ) from exc
     return ray
 
 

@@ -70,6 +70,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
                     "back to the model (default 0)")
     ev.add_argument("--temperature", type=float, metavar="T",
                     help="sampling temperature of a model-driven engine (not with portfolio)")
+    ev.add_argument("--max-tokens", type=int, metavar="N",
+                    help="the most tokens one sampled proof of a model-driven engine may take (default: "
+                    "max_tokens in [generate], 512)")
     ev.add_argument("--budget", type=float, default=60.0, metavar="S",
                     help="wall-clock seconds per sample (default 60)")
     ev.add_argument("--seed", dest="seeds", type=int, nargs="+", metavar="S",
@@ -133,16 +136,24 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace, workers: int, default_model: str | None) -> Any:
+def _config(
+    args: argparse.Namespace, workers: int, default_model: str | None, default_max_tokens: int
+) -> Any:
+    from prover.evaluate.engines import MODEL_ENGINES
     from prover.evaluate.run import EvalConfig
 
     if args.benchmark is None or args.split is None:
         raise EvalUsageError("give --benchmark NAME and --split valid|test (or: prover eval compare A B)")
     ks = tuple(sorted({k for group in (args.ks or [[1]]) for k in group}))
     model = args.model or (default_model if args.engine != "portfolio" else None)
+    # The cap a model engine samples under is part of the run's hash, so it is resolved here.
+    max_tokens = args.max_tokens
+    if max_tokens is None and args.engine in MODEL_ENGINES:
+        max_tokens = default_max_tokens
     config = EvalConfig(
         benchmark=args.benchmark, split=args.split, ks=ks, n=args.n, engine=args.engine, model=model,
-        temperature=args.temperature, rounds=args.rounds, seeds=tuple(args.seeds or (0,)),
+        temperature=args.temperature, rounds=args.rounds, max_tokens=max_tokens,
+        seeds=tuple(args.seeds or (0,)),
         budget_s=args.budget, workers=workers, limit=args.limit, only=args.only,
     )
     if config.temperature is not None and config.engine == "portfolio":
@@ -153,6 +164,7 @@ def _config(args: argparse.Namespace, workers: int, default_model: str | None) -
 
 def _run(args: argparse.Namespace) -> int:
     from prover.cache import VerdictCache
+    from prover.cli_common import RequireVerifier, verifier_missing
     from prover.config import load_settings
     from prover.evaluate.benchmarks import get_benchmark, load_problems
     from prover.evaluate.engines import make_engine
@@ -161,11 +173,12 @@ def _run(args: argparse.Namespace) -> int:
     from prover.evaluate.run import run_eval, select
     from prover.evaluate.store import EvalStore
     from prover.itp import get_backend
+    from prover.itp.base import BackendUnavailable
     from prover.pool import VerifierPool
 
     settings = load_settings(getattr(args, "config", None))
     workers = args.workers if args.workers is not None else settings.pool.workers
-    config = _config(args, workers, settings.generate.model)
+    config = _config(args, workers, settings.generate.model, settings.generate.max_tokens)
     if args.timeout_s is not None:
         if args.timeout_s <= 0:
             raise EvalUsageError("--timeout must be positive")
@@ -180,13 +193,15 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise EvalUsageError(f"the {bench.backend} backend cannot be loaded: {exc}") from exc
     status = backend.availability()
-    if bench.backend != "rocq":
+    # Whole proofs need no goal-level session, and the proof assistant only once a check starts.
+    whole = config.engine == "model"
+    if bench.backend != "rocq" and not whole:
         unusable = "" if status.usable else f"; nor is {bench.backend} usable here: {status.detail}"
         raise EvalUsageError(
-            f"{bench.name}: proof search needs a goal-level session, which only the rocq backend has so far"
-            f"{unusable}"
+            f"{bench.name}: proof search needs a goal-level session, which only the rocq backend has so far "
+            f"(--engine model samples whole proofs on every backend){unusable}"
         )
-    if not status.usable:
+    if not status.usable and not whole:
         raise EvalUsageError(f"the {bench.backend} backend is not usable here: {status.detail}")
     identity = backend.identity()
     env = Environment(bench.backend, status.detail, identity)
@@ -197,8 +212,11 @@ def _run(args: argparse.Namespace) -> int:
         engine = make_engine(config.engine, generator, _model_config(config, settings))
         with EvalStore(args.db) as store:
             with VerifierPool(backend, workers, settings.pool.limits(), cache=cache) as pool:
-                summary = run_eval(config, bench, problems, pool, store, identity, progress, engine)
+                summary = run_eval(config, bench, problems, RequireVerifier(pool), store, identity, progress,
+                                   engine)
             report = build_report(config, bench, problems, store, summary.hashes, env)
+    except BackendUnavailable as exc:
+        raise EvalUsageError(f"{bench.name}: {verifier_missing(bench.backend, exc)}") from exc
     finally:
         if generator is not None:
             generator.close()
@@ -235,7 +253,9 @@ def _model_config(config: Any, settings: Any) -> Any:
 
     gen = settings.generate
     temperature = gen.temperature if config.temperature is None else config.temperature
-    return ModelEngineConfig.from_generation(gen, k=1, rounds=config.rounds, temperature=temperature, seed=0)
+    max_tokens = gen.max_tokens if config.max_tokens is None else config.max_tokens
+    return ModelEngineConfig.from_generation(gen, k=1, rounds=config.rounds, temperature=temperature,
+                                             max_tokens=max_tokens, seed=0)
 
 
 def _write(path: Path | None, text: str) -> None:

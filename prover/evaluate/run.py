@@ -25,6 +25,7 @@ from tqdm import tqdm
 from prover.evaluate.benchmarks import Benchmark, BenchProblem
 from prover.evaluate.engines import ENGINES, MODEL_ENGINES, Engine, SampleOutcome, make_engine
 from prover.evaluate.store import EvalStore, SampleRecord
+from prover.itp.base import BackendUnavailable
 from prover.pool import CheckPool
 from prover.search.runner import WorkerDirs
 
@@ -41,6 +42,7 @@ class EvalConfig:
     model: str | None = None
     temperature: float | None = None  # None for the deterministic portfolio
     rounds: int = 0  # a model engine's revision rounds per sample (conjecture correction)
+    max_tokens: int | None = None  # a model engine's most tokens per sampled proof (None: no model)
     seeds: tuple[int, ...] = (0,)
     budget_s: float = 60.0
     workers: int = 2
@@ -57,6 +59,8 @@ class EvalConfig:
             raise ValueError(f"--engine {self.engine} needs --model DIR_OR_ID (or model in [generate])")
         if self.rounds < 0 or (self.rounds and self.engine not in MODEL_ENGINES):
             raise ValueError("--rounds takes a non-negative number, with a model-driven engine")
+        if self.max_tokens is not None and (self.max_tokens < 1 or self.engine not in MODEL_ENGINES):
+            raise ValueError("--max-tokens takes a positive number, with a model-driven engine")
         if self.n < 1:
             raise ValueError("-n must be at least 1")
         if not self.ks or min(self.ks) < 1:
@@ -89,6 +93,7 @@ class EvalConfig:
         }
         if self.engine in MODEL_ENGINES:  # (kept out of portfolio runs so their hashes stay put)
             config["rounds"] = self.rounds
+            config["max_tokens"] = self.max_tokens
         return config
 
 
@@ -176,6 +181,8 @@ def run_eval(
         try:
             seed = engine_seed(job.seed, job.sample)
             return engine.attempt(job.problem, pool, config.budget_s, seed, dirs.mine())
+        except BackendUnavailable:  # no later sample could be checked either: stop, record nothing
+            raise
         except Exception as exc:  # one problem's failure must not stop the run: record it
             return SampleOutcome(False, None, 0.0, 0.0, error=f"internal: {type(exc).__name__}: {exc}"[:500])
 

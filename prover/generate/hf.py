@@ -5,6 +5,15 @@ Hugging Face id), sampled on the CPU or a GPU.
 request is sampled one prompt at a time under a seed derived from (seed, prompt), so its completions
 do not depend on which other prompts share the batch or where the prompt sits in it: that is what
 makes seeded completions cacheable (``cache.py``). Unseeded requests batch several prompts together.
+
+A prompt and its completion must fit the model's context (its maximum positions): a longer prompt
+keeps its last tokens — enough to leave ``max_tokens`` of room, but never fewer than half the
+context — so a long revision prompt loses its opening instructions, not the attempt and errors next
+to the answer; the completion is cut to the room left (finish reason ``length``; in an unseeded
+batch, the room its longest prompt leaves). A leading BOS token is kept.
+
+Log-probabilities are recorded as sampling goes (``ChosenLogprobs``): one float per generated token,
+never a step's scores over the vocabulary for more than the one step being sampled.
 """
 
 from __future__ import annotations
@@ -24,6 +33,64 @@ from prover.generate.base import (
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
            "float16": "float16", "fp16": "float16"}
+
+
+def context_length(config: Any, tokenizer: Any) -> int | None:
+    """The most positions the model takes (prompt and completion together), None when unknown."""
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    # Tokenizers without a limit report a huge sentinel (int(1e30)).
+    limit = getattr(tokenizer, "model_max_length", None)
+    return limit if isinstance(limit, int) and 0 < limit < 10**8 else None
+
+
+def fit_prompt(ids: list[int], max_tokens: int, context: int | None, bos: int | None) -> list[int]:
+    """``ids`` cut from the left to leave ``max_tokens`` of room in ``context``, keeping at least half
+    the context (and a leading ``bos``); unchanged when it fits or the context is unknown."""
+    if context is None:
+        return ids
+    keep = max(context - max_tokens, context // 2, 1)
+    if len(ids) <= keep:
+        return ids
+    if bos is not None and ids[0] == bos:
+        return [bos, *ids[len(ids) - keep + 1 :]] if keep > 1 else [bos]
+    return ids[len(ids) - keep :]
+
+
+class ChosenLogprobs:
+    """A logits processor that keeps only the log-probability of each chosen token: one batch-sized
+    column per step, O(steps) memory instead of the O(steps × vocabulary) of ``output_logits``.
+
+    ``generate`` runs it before its temperature and top-p warpers, so it sees the raw distribution.
+    Step t's token is not chosen yet when step t's scores arrive: its log-softmax is held (one step's
+    worth) until step t + 1 shows the chosen token, and the last step's is resolved by ``finish``."""
+
+    def __init__(self, torch: Any) -> None:
+        self._torch = torch
+        self.columns: list[Any] = []  # one (batch,) tensor per resolved step
+        self.pending: Any = None  # the current step's (batch × vocabulary) log-softmax
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.pending is not None:
+            self._resolve(input_ids[:, -1])
+        self.pending = self._torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def _resolve(self, chosen: Any) -> None:
+        self.columns.append(self.pending.gather(1, chosen.to(self.pending.device).unsqueeze(1)).squeeze(1))
+        self.pending = None
+
+    def finish(self, generated: Any) -> list[list[float]]:
+        """Per row of ``generated`` (the tokens after the prompt), its tokens' log-probabilities."""
+        if self.pending is not None and len(self.columns) < generated.shape[1]:
+            self._resolve(generated[:, len(self.columns)])
+        self.pending = None
+        if not self.columns:
+            return [[] for _ in range(generated.shape[0])]
+        rows: list[list[float]] = self._torch.stack(self.columns, dim=1).cpu().tolist()
+        return rows
 
 
 def prompt_seed(seed: int, prompt: str) -> int:
@@ -82,6 +149,8 @@ class TransformersGenerator:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self._ends = {t for t in (self.tokenizer.eos_token_id, self.tokenizer.pad_token_id) if t is not None}
+        self.context = context_length(self.model.config, self.tokenizer)
+        self.truncated_prompts = 0  # prompts cut to fit the context (see the module's docstring)
         version = weights_version(model) or str(getattr(self.model.config, "_commit_hash", None))
         self._identity = f"transformers:{model}@{version}:{self.device.type}:{self.dtype}"
 
@@ -136,16 +205,27 @@ class TransformersGenerator:
         # what the model sees.
         bos = tok.bos_token
         add_special = not (bos and all(p.startswith(bos) for p in prompts))
-        enc = tok(list(prompts), return_tensors="pt", padding=True, add_special_tokens=add_special)
+        rows = tok(list(prompts), add_special_tokens=add_special)["input_ids"]
+        fitted = [fit_prompt(list(row), max_tokens, self.context, tok.bos_token_id) for row in rows]
+        self.truncated_prompts += sum(len(a) < len(b) for a, b in zip(fitted, rows, strict=True))
+        enc = tok.pad({"input_ids": fitted}, return_tensors="pt")
         enc = {key: value.to(self.device) for key, value in enc.items()}
+        width = enc["input_ids"].shape[1]
+        room = max_tokens if self.context is None else min(max_tokens, self.context - width)
+        recorder = ChosenLogprobs(torch) if self.logprobs else None
         kwargs: dict[str, Any] = {
-            "max_new_tokens": max_tokens,
+            "max_new_tokens": room,
             "num_return_sequences": k,
             "return_dict_in_generate": True,
-            "output_logits": self.logprobs,
+            "output_logits": False,
+            "output_scores": False,
             "pad_token_id": tok.pad_token_id,
             "eos_token_id": tok.eos_token_id,
         }
+        if recorder is not None:
+            from transformers import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList([recorder])
         if temperature > 0:
             # top_k=0: no top-k cut, the same sampling the OpenAI API and vLLM do.
             kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
@@ -156,26 +236,13 @@ class TransformersGenerator:
             kwargs.update(stop_strings=stops, tokenizer=tok)
         with torch.inference_mode():
             res = self.model.generate(**enc, **kwargs)
-            generated = res.sequences[:, enc["input_ids"].shape[1] :].cpu()
-            per_token = self._token_logprobs(res.logits, generated) if self.logprobs else None
+            generated = res.sequences[:, width:].cpu()
+            per_token = None if recorder is None else recorder.finish(generated)
         completions = [
             self._completion(generated[j].tolist(), None if per_token is None else per_token[j], stops)
             for j in range(generated.shape[0])
         ]
         return [completions[i * k : (i + 1) * k] for i in range(len(prompts))]
-
-    def _token_logprobs(self, logits: Sequence[Any], generated: Any) -> list[list[float]]:
-        """The log-probability of each generated token under the raw model distribution (one step
-        at a time: stacking all steps would hold steps × batch × vocabulary floats twice)."""
-        torch = self._torch
-        columns = []
-        for t, step in enumerate(logits):
-            chosen = generated[:, t : t + 1].to(step.device)
-            columns.append(torch.log_softmax(step.float(), dim=-1).gather(1, chosen).squeeze(1).cpu())
-        if not columns:
-            return [[] for _ in range(generated.shape[0])]
-        stacked: list[list[float]] = torch.stack(columns, dim=1).tolist()
-        return stacked
 
     def _completion(self, ids: list[int], logprobs: list[float] | None, stop: Sequence[str]) -> Completion:
         end = next((i for i, t in enumerate(ids) if t in self._ends), None)

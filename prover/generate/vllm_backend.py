@@ -14,7 +14,11 @@ from typing import Any
 
 from prover.generate.base import Completion, GenerationError, check_sampling, weights_version
 
-INSTALL_HINT = "vllm is not installed: pip install 'prover[gpu]' (it needs a CUDA GPU)"
+# The distribution is prover-itp: "prover" on PyPI is an unrelated placeholder package.
+INSTALL_HINT = (
+    "vllm is not installed: pip install 'prover-itp[gpu]' (in a checkout: pip install -e '.[gpu]'); "
+    "it needs a CUDA GPU"
+)
 
 
 def require_vllm() -> Any:

@@ -38,6 +38,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
                     "id (default: the small model, made in WORKDIR/model-init)")
     sp.add_argument("-k", type=int, metavar="K", help="samples per target per round (default 4)")
     sp.add_argument("--train-steps", type=int, metavar="N", help="optimizer steps per round (default 300)")
+    sp.add_argument("--max-tokens", type=int, metavar="N",
+                    help="the most tokens one sampled proof or conjecture may take (default: max_tokens in "
+                    "[selfplay], 64)")
     sp.add_argument("--workers", type=int, metavar="N", help="verifier sessions and problems in parallel")
     sp.add_argument("--resume", action="store_true",
                     help="continue the run in WORKDIR from the store (skips finished stages and problems)")
@@ -56,7 +59,11 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     sp = settings.selfplay
-    for flag, name in (("rounds", "rounds"), ("model", "model"), ("k", "k"), ("train_steps", "train_steps")):
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
+    flags = (("rounds", "rounds"), ("model", "model"), ("k", "k"), ("train_steps", "train_steps"),
+             ("max_tokens", "max_tokens"))
+    for flag, name in flags:
         if getattr(args, flag) is not None:
             setattr(sp, name, getattr(args, flag))
     if args.workdir is not None:

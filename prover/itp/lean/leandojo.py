@@ -1,4 +1,4 @@
-"""LeanDojo adapter (the optional ``lean`` extra: ``pip install 'prover[lean]'``).
+"""LeanDojo adapter (the optional ``lean`` extra: ``pip install -e '.[lean]'`` in a checkout).
 
 LeanDojo helps where the REPL backend does not: tracing a whole Lean repository into theorem and
 tactic records (training data), and ``Dojo`` tactic interaction on a theorem of a traced repository.
@@ -19,7 +19,9 @@ from typing import Any
 
 from prover.itp.base import BackendUnavailable
 
-INSTALL_HINT = "lean-dojo is not installed: pip install 'prover[lean]'"
+INSTALL_HINT = (
+    "lean-dojo is not installed: pip install 'prover-itp[lean]' (in a checkout: pip install -e '.[lean]')"
+)
 
 
 def require_lean_dojo() -> ModuleType:
