@@ -177,7 +177,7 @@ def describe_step(language: str, step: str) -> str:
     """A plain-English sentence for one tactic step; "" for steps that say nothing (bullets, braces,
     ``qed``). Best effort: an unknown tactic is described as applying it."""
     _language(language)
-    text = " ".join(step.split())
+    text = _flat(step)
     if language == "rocq":
         text = _ROCQ_NOISE.sub("", text).removesuffix(".").strip()
     elif language == "lean":
@@ -323,21 +323,29 @@ def _sentences(sketch: str) -> list[str]:
     sketch = re.sub(r"^\W*proof sketch\W*", "", sketch.strip(), flags=re.IGNORECASE)
     out = []
     for chunk in re.split(r"\n\s*\n|\n\s*(?:[-*•]|\d+[.)])\s+", sketch):
-        out += [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+(?=[A-Z(\\$])", chunk) if s.strip()]
+        out += [_flat(s) for s in re.split(r"(?<=[.!?])\s+(?=[A-Z(\\$])", chunk) if s.strip()]
     return out
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
 def annotate(language: str, proof: str, informal: str | None = None, sketch: str | None = None,
-             target: str | None = None) -> str:
+             target: str | None = None, statement: str | None = None) -> str:
     """``proof`` with natural-language comment lines before its steps; no original line changes.
 
     The proof of ``target`` (default: the last one in the file) gets the sketch's sentences spread
     over its steps in order, or else ``informal`` as its leading comment and a description per step;
-    every other proof gets the per-step descriptions."""
+    every other proof gets the per-step descriptions. ``informal`` is left out when the proof or the
+    ``statement`` says it already (``(* informal: … *)``): the prompt shows the statement, and a
+    completion echoing it spends the sampling budget. Idempotent: a comment line standing right
+    above its step already is not added again."""
     _language(language)
     proofs = _rocq_proofs(proof) if language == "rocq" else _line_proofs(proof, language)
     main = ([p for p in proofs if p.name == target] or proofs)[-1] if proofs else None
     inserts: dict[int, list[str]] = {}  # line -> the comment lines that go before it
+    said_already = f"{_flat(proof)}\n{_flat(statement or '')}"  # no flat text holds a newline
     for p in proofs:
         said = [(s.line, " ".join(describe_step(language, t) for t in s.texts)) for s in p.steps]
         sentences = _sentences(sketch) if p is main and sketch and sketch.strip() else []
@@ -347,16 +355,23 @@ def annotate(language: str, proof: str, informal: str | None = None, sketch: str
             for i, sentence in enumerate(sentences):
                 grouped.setdefault(lines[i * len(lines) // len(sentences)], []).append(sentence)
             said = [(line, " ".join(group)) for line, group in grouped.items()]
-        elif p is main and informal and informal.strip():
+        elif p is main and informal and _flat(informal) not in said_already:
             said.insert(0, (p.steps[0].line if p.steps else p.start_line, informal))
         for at, text in said:
             if text.strip():
-                inserts.setdefault(at, []).append(" ".join(text.split()))
+                inserts.setdefault(at, []).append(_flat(text))
     out: list[str] = []
-    for k, line in enumerate(proof.splitlines(keepends=True)):
+    source = proof.splitlines(keepends=True)
+    for k, line in enumerate(source):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         newline = "\r\n" if line.endswith("\r\n") else "\n"
-        out.extend(indent + comment(language, text) + newline for text in inserts.get(k, ()))
+        above = set()  # the whole-comment lines right above: where an earlier pass put its own
+        for previous in reversed(source[:k]):
+            if not previous.strip() or masked(language, previous).strip():
+                break
+            above.add(previous.strip())
+        added = (comment(language, text) for text in inserts.get(k, ()))
+        out.extend(indent + c + newline for c in added if c not in above)
         out.append(line)
     return "".join(out)
 
@@ -383,7 +398,7 @@ def bootstrap(language: str, items: Sequence[BootstrapItem], pool: CheckPool) ->
     for item in items:
         found = declared_name(language, item.statement)
         target = found[0] if found else None
-        annotated.append(annotate(language, item.proof, item.informal, item.sketch, target))
+        annotated.append(annotate(language, item.proof, item.informal, item.sketch, target, item.statement))
     futures = [pool.submit(CheckRequest(text, i.statement)) for text, i in zip(annotated, items, strict=True)]
     results = []
     for item, text, future in zip(items, annotated, futures, strict=True):

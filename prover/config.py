@@ -72,7 +72,7 @@ class LeanSettings:
 
 # The self-play loop's settings (``[selfplay]``), the embedded default as defaults: the project's Rocq
 # seed problems, the small CPU model, two rounds. Thresholds follow the STP paper where it gives them
-# (seeds proved with pass rate above 0.35, conjectures kept with 0 < pass rate < 0.25, the bottom 20 %
+# (seeds proved with pass rate above 0.35, conjectures kept with 0 < pass rate <= 0.25, the bottom 20 %
 # by proof/statement length dropped, a lemma at most 10 % of a batch); sizes are chosen so the
 # default finishes in minutes on 2 cores.
 @dataclass
@@ -84,7 +84,7 @@ class SelfPlaySettings:
     seed: int = 0  # sampling and training seed (the held-out measurement always uses this one)
     # proving
     k: int = 4  # samples per target per round
-    conjecture_k: int = 8  # samples per conjecture (pass rates need more than 4 to fall in (0, 0.25))
+    conjecture_k: int = 8  # samples per conjecture (with 8, one or two verified fall in (0, 0.25])
     revision_rounds: int = 1  # conjecture correction: rounds of revisions from the checker's errors
     tool_correction: bool = False  # hybrid engine (a portfolio search per failing step: slower)
     teacher: str = "portfolio"  # "portfolio": proves what the model missed (training data); "none"
@@ -100,9 +100,9 @@ class SelfPlaySettings:
     seed_pass_rate: float = 0.35  # a seed the model proves at least this often (teacher-proved: too)
     lemma_cap: float = 0.10  # no lemma in more than this share of a batch
     # selection and training
-    select_low: float = 0.0  # keep conjectures with select_low < pass rate < select_high
+    select_low: float = 0.0  # keep conjectures with select_low < pass rate <= select_high
     select_high: float = 0.25
-    drop_fraction: float = 0.2  # drop this share with the highest proof/statement length ratio
+    drop_fraction: float = 0.2  # drop this share with the lowest proof/statement ratio (one of 2 or more)
     replay: int = 400  # verified proofs of earlier rounds replayed in training (most recent first)
     unproved_weight: float = 2.0  # loss weight of proofs of targets the model itself did not prove
     nl_comments: bool = True  # NL-FL bootstrapping of the training proofs
@@ -133,12 +133,37 @@ class SelfPlaySettings:
 
 
 @dataclass
+class ExpertSettings:
+    """``[expert]``: expert iteration of the step-level prover (``prover/selfplay/expert.py``); the
+    defaults are the research run, ``configs/minif2f-rocq.toml``."""
+
+    workdir: str = "runs/expert"  # eval.sqlite (every search), policy-N/ folders, rounds.json
+    train_benchmark: str = "minif2f-rocq"
+    train_split: str = "valid"
+    seeds_file: str = "data/rocq-seeds/problems.jsonl"  # its train split joins the pool; "" for none
+    heldout_benchmark: str = "minif2f-rocq"
+    heldout_split: str = "test"  # never in any training record, tokenizer corpus or decision
+    rounds: int = 2  # policy rounds after round 0 (the table's search)
+    search_budget_s: float = 10.0  # seconds per training problem
+    eval_budget_s: float = 30.0  # seconds per held-out problem, for the policy and every baseline
+    workers: int = 2
+    seed: int = 0
+    epochs: float = 30.0
+    learning_rate: float = 2e-3
+    batch_size: int = 16
+    max_length: int = 384
+    limit: int = 0  # only the first N problems of each set (0: all): quick runs and tests
+    export: str = ""  # copy the last policy's weights and tokenizer here (e.g. "models/step-rocq")
+
+
+@dataclass
 class Settings:
     pool: PoolSettings = field(default_factory=PoolSettings)
     rocq: RocqSettings = field(default_factory=RocqSettings)
     lean: LeanSettings = field(default_factory=LeanSettings)
     generate: GenerationConfig = field(default_factory=GenerationConfig)
     selfplay: SelfPlaySettings = field(default_factory=SelfPlaySettings)
+    expert: ExpertSettings = field(default_factory=ExpertSettings)
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -188,7 +213,8 @@ def load_settings(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"config {path} is not valid TOML: {exc}") from exc
     for section, table in data.items():
-        if section not in ("pool", "rocq", "lean", "generate", "selfplay") or not isinstance(table, dict):
+        known = ("pool", "rocq", "lean", "generate", "selfplay", "expert")
+        if section not in known or not isinstance(table, dict):
             raise ValueError(f"unknown config section [{section}] in {path}")
         _fill(getattr(settings, section), table, section)
     return settings

@@ -47,6 +47,7 @@ class _Job:
     timeout_s: float
     future: Future[Verdict]
     cache_key: str
+    retried: bool = False  # a crash or memory verdict gets one more try on a fresh session
 
 
 @dataclass
@@ -57,6 +58,7 @@ class PoolStats:
     timeouts: int = 0
     crashes: int = 0
     restarts: int = 0  # sessions started after each worker's first (crash, hang, recycling, header)
+    retries: int = 0  # checks run again on a fresh session after a crash or memory verdict
     sessions_started: int = 0
     latencies: list[float] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
@@ -262,6 +264,15 @@ class VerifierPool:
         self.stats.latencies.append(verdict.time_s)
 
     def _finish(self, job: _Job, verdict: Verdict, cache: bool = True) -> None:
+        if verdict.reason in (Reason.CRASH, Reason.MEMORY) and not job.retried and not self._closing:
+            # A lost session says little about the proof (another process's load, a flaky start):
+            # one more try on a fresh session, first in line, before the verdict counts against it.
+            job.retried = True
+            with self._cond:
+                self.stats.retries += 1
+                self._jobs.appendleft(job)
+                self._cond.notify_all()
+            return
         if cache and self.cache is not None:
             self.cache.put(job.cache_key, verdict)
         with self._cond:

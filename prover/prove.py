@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from prover.pool import CheckPool, VerifierPool
 from prover.search.correction import Correction
+from prover.search.policy import Policy
 from prover.search.portfolio import SearchConfig
 from prover.search.result import Attempt, SearchResult
 from prover.search.runner import Problem, prove, repair
@@ -80,9 +81,11 @@ def prove_one(
     budget_s: float,
     start_from: str | None = None,
     stream: IO[str] | None = None,
+    policy: Policy | None = None,
 ) -> Outcome:
-    """Tool correction of ``start_from`` first (when given), then the portfolio with what is left of
-    the budget; ``stream`` receives one line per tactic tried."""
+    """Tool correction of ``start_from`` first (when given), then the search with what is left of
+    the budget, ordered by ``policy`` (default: the table); ``stream`` receives one line per tactic
+    tried."""
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="prover-prove-"))
     correction = None
@@ -95,7 +98,7 @@ def prove_one(
         if correction.repaired:
             return Outcome(problem.name, SearchResult(problem.name, time_s=0.0), correction)
     left = max(1.0, budget_s - (time.monotonic() - started))
-    result = prove(problem, pool, SearchConfig(budget_s=left), workdir / "search", _printer(stream))
+    result = prove(problem, pool, _search_config(left, policy), workdir / "search", _printer(stream))
     return Outcome(problem.name, result, correction)
 
 
@@ -132,18 +135,28 @@ def print_outcome(outcome: Outcome, as_json: bool, engine: str, budget_s: float)
         print(f"  {tactic}")
 
 
+def _search_config(budget_s: float, policy: Policy | None) -> SearchConfig:
+    """The search's settings: the table's order unless a step-level ``policy`` is given."""
+    config = SearchConfig(budget_s=budget_s)
+    if policy is not None:
+        config.policy = policy
+    return config
+
+
 def prove_batch(
-    problems: list[Problem], pool: VerifierPool, budget_s: float, workers: int, out: IO[str], progress: bool
+    problems: list[Problem], pool: VerifierPool, budget_s: float, workers: int, out: IO[str], progress: bool,
+    policy: Policy | None = None,
 ) -> int:
     """One JSON line per problem, in input order; returns how many were proved."""
     from prover.search.runner import prove_all
 
+    engine = "portfolio" if policy is None else "step"
     proved = 0
     bar = tqdm(total=len(problems), unit="thm", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     with bar:
-        for result in prove_all(problems, pool, SearchConfig(budget_s=budget_s), workers):
+        for result in prove_all(problems, pool, _search_config(budget_s, policy), workers):
             outcome = Outcome(result.name, result)
-            out.write(json.dumps(outcome.to_json("portfolio", budget_s), ensure_ascii=False) + "\n")
+            out.write(json.dumps(outcome.to_json(engine, budget_s), ensure_ascii=False) + "\n")
             out.flush()
             proved += outcome.proved
             bar.update(1)

@@ -71,22 +71,40 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.max_tokens is not None and args.engine not in ("model", "hybrid"):
         raise UsageError("--max-tokens needs --engine model or hybrid")
     backend = _search_backend(args, settings, args.statement)
-    if args.engine != "portfolio":
+    if args.engine not in ("portfolio", "step"):
         return _prove_with_model(args, settings, backend)
-    if any(getattr(args, flag) is not None for flag in ("model", "k", "seed", "temperature")):
-        raise UsageError("--model, -k, --seed and --temperature need --engine model or hybrid")
+    policy = _step_policy(args)
     if args.batch is not None:
         problems = [_batch_problem(line, n, args.batch.parent) for n, line in _lines(args.batch)]
         with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
-            prove_batch(problems, pool, args.budget, settings.pool.workers, sys.stdout, not args.quiet)
+            prove_batch(problems, pool, args.budget, settings.pool.workers, sys.stdout, not args.quiet,
+                        policy)
         return 0
     problem = _statement_problem(args.statement)
     start_from = read_file(args.start_from) if args.start_from is not None else None
     with VerifierPool(backend, 1, settings.pool.limits()) as pool:
         stream = None if args.quiet else sys.stderr
-        outcome = prove_one(problem, pool, args.budget, start_from, stream)
+        outcome = prove_one(problem, pool, args.budget, start_from, stream, policy)
     print_outcome(outcome, args.json, args.engine, args.budget)
     return 0 if outcome.proved else 1
+
+
+def _step_policy(args: argparse.Namespace) -> Any:
+    """The step engine's policy from ``--model`` (None for the portfolio: the table's order)."""
+    if any(getattr(args, flag) is not None for flag in ("k", "seed", "temperature")):
+        raise UsageError("-k, --seed and --temperature need --engine model or hybrid")
+    if args.engine == "portfolio":
+        if args.model is not None:
+            raise UsageError("--model needs --engine step, model or hybrid")
+        return None
+    if args.model is None:
+        raise UsageError("--engine step needs --model DIR (a step-level policy, e.g. models/step-rocq)")
+    from prover.search.policy import load_policy
+
+    try:
+        return load_policy(args.model)
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from exc
 
 
 def _generation(args: argparse.Namespace, settings: Settings) -> GenerationConfig:
@@ -208,13 +226,14 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     prove.add_argument(
         "--engine",
-        choices=["portfolio", "model", "hybrid"],
+        choices=["portfolio", "step", "model", "hybrid"],
         default="portfolio",
-        help="portfolio: tactic search (default); model: whole proofs sampled from --model, revised "
+        help="portfolio: tactic search ordered by the table (default); step: the same search ordered "
+        "by the step-level policy --model; model: whole proofs sampled from --model, revised "
         "from the checker's errors; hybrid: model plus tool correction of failing steps",
     )
     prove.add_argument(
-        "--model", metavar="DIR_OR_ID", help="model or hybrid engine: a local model directory or a "
+        "--model", metavar="DIR_OR_ID", help="step, model or hybrid engine: a local model directory or a "
         "Hugging Face id (default: model in the [generate] settings)"
     )
     prove.add_argument(

@@ -26,7 +26,7 @@ class FakeSession:
 
     def check(self, request: CheckRequest, timeout_s: float) -> Verdict:
         self.log.append(f"{self.header_key}:{request.proof}")
-        if request.proof == "crash":
+        if request.proof == "crash" or (request.proof == "ok-crash-once" and self.log.count(self.log[-1]) == 1):
             self.dead = True
             return Verdict(False, "crash", [Message("error", "died")])
         if request.proof == "raise":
@@ -103,9 +103,18 @@ def test_crash_restarts_session_and_keeps_going() -> None:
             pool.map([CheckRequest("ok1", "h"), CheckRequest("crash", "h"), CheckRequest("ok2", "h")])
         )
         assert [v.reason for v in verdicts] == [None, "crash", None]
-        assert pool.stats.restarts == 1
-    assert backend.opened == ["h", "h"]
+        assert pool.stats.restarts == 2 and pool.stats.retries == 1  # the crash is tried twice
+    assert backend.opened == ["h", "h", "h"]
 
+
+def test_a_lost_session_is_retried_once_before_it_counts() -> None:
+    """A check whose session died gets one more try on a fresh session: a crash that was the
+    session's, not the proof's, must not count against a sample."""
+    backend = FakeBackend()
+    with VerifierPool(backend, workers=1) as pool:
+        assert pool.check(CheckRequest("ok-crash-once", "h")).verified
+        assert pool.stats.retries == 1 and pool.stats.crashes == 0
+        assert backend.log.count("h:ok-crash-once") == 2
 
 def test_backend_exception_becomes_crash_verdict() -> None:
     with VerifierPool(FakeBackend(), workers=1) as pool:

@@ -60,7 +60,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
     ev.add_argument("-n", dest="n", type=int, default=1, metavar="N",
                     help="samples per problem per seed (default 1: the portfolio engine is deterministic)")
     ev.add_argument("--engine", choices=ENGINES, default="portfolio",
-                    help="search engine: portfolio (default, the tactic portfolio), model (whole proofs "
+                    help="search engine: portfolio (default, the tactic portfolio), step (the same search "
+                    "ordered by the step-level policy --model), model (whole proofs "
                     "sampled from --model; one sample is one proof plus --rounds revisions), hybrid "
                     "(model plus tool correction of failing steps)")
     ev.add_argument("--model", metavar="M", help="the model a model-driven engine samples from: a local "
@@ -209,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else sys.stderr
     generator = _generator(config, settings)
     try:
-        engine = make_engine(config.engine, generator, _model_config(config, settings))
+        engine = make_engine(config.engine, generator, _model_config(config, settings), model=config.model)
         with EvalStore(args.db) as store:
             with VerifierPool(backend, workers, settings.pool.limits(), cache=cache) as pool:
                 summary = run_eval(config, bench, problems, RequireVerifier(pool), store, identity, progress,

@@ -1,6 +1,8 @@
 """The search engines an eval run can drive, behind one small interface: one ``attempt`` per sample.
 
-``portfolio`` is the tactic portfolio of ``prover/search``; ``model`` and ``hybrid`` run the model
+``portfolio`` is the best-first tactic search of ``prover/search`` ordered by the table; ``step`` is
+the same search ordered by a step-level policy model (``--model``: a causal LM trained on
+state → tactic pairs, ``prover/search/policy.py``); ``model`` and ``hybrid`` run the model
 engine (``prover/search/model_engine.py``; hybrid adds tool correction) on a generator the caller
 made (``prover eval`` builds it from ``[generate]`` and ``--model``). This module is light to import
 (the command line's parser reads ``ENGINES``); the search itself is
@@ -19,8 +21,9 @@ if TYPE_CHECKING:
     from prover.generate.base import Generator
     from prover.pool import CheckPool
     from prover.search.model_engine import ModelEngineConfig
+    from prover.search.policy import Policy
 
-ENGINES = ("portfolio", "model", "hybrid")
+ENGINES = ("portfolio", "step", "model", "hybrid")
 MODEL_ENGINES = ("model", "hybrid")  # the engines that sample from a generator
 
 
@@ -46,7 +49,12 @@ class Engine(Protocol):
 
 
 class PortfolioEngine:
-    """The best-first tactic portfolio (``prover/search``); deterministic, so ``seed`` is unused."""
+    """The best-first tactic search (``prover/search``), ordered by ``policy`` (default: the table).
+    Deterministic, so ``seed`` is unused. The detail keeps the proof's ranked steps: the next
+    round's training data."""
+
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.policy = policy
 
     def attempt(
         self, problem: BenchProblem, pool: CheckPool, budget_s: float, seed: int, workdir: Path
@@ -55,6 +63,8 @@ class PortfolioEngine:
         from prover.search.runner import Problem, prove
 
         config = SearchConfig(budget_s=budget_s)
+        if self.policy is not None:
+            config.policy = self.policy
         result = prove(Problem(problem.name, problem.statement), pool, config, workdir)
         detail = {
             "tactics": result.tactics,
@@ -63,6 +73,7 @@ class PortfolioEngine:
             "attempts": len(result.attempts),
             "partial": result.partial,
             "goals_left": result.goals_left,
+            "steps": [dataclasses.asdict(step) for step in result.steps],
         }
         proof = result.proof if result.proved else None
         return SampleOutcome(
@@ -101,12 +112,19 @@ class ModelEngine:
 
 
 def make_engine(
-    name: str, generator: Generator | None = None, config: ModelEngineConfig | None = None
+    name: str, generator: Generator | None = None, config: ModelEngineConfig | None = None,
+    model: str | None = None,
 ) -> Engine:
     """The engine ``name``; a model engine needs the ``generator`` (and takes ``config``, whose
-    ``tool_correction`` the name decides)."""
+    ``tool_correction`` the name decides); the step engine needs the policy ``model``."""
     if name == "portfolio":
         return PortfolioEngine()
+    if name == "step":
+        if model is None:
+            raise ValueError("the step engine needs a policy model (--model DIR, e.g. models/step-rocq)")
+        from prover.search.policy import load_policy
+
+        return PortfolioEngine(load_policy(model))
     if name in MODEL_ENGINES:
         if generator is None:
             raise ValueError(f"the {name} engine needs a model (--model or [generate] model)")

@@ -55,6 +55,8 @@ class EvalConfig:
             raise ValueError(f"unknown engine {self.engine!r}; engines: {', '.join(ENGINES)}")
         if self.model is not None and self.engine == "portfolio":
             raise ValueError("--model needs a model-driven engine; the portfolio engine uses no model")
+        if self.engine == "step" and self.model is None:
+            raise ValueError("--engine step needs --model DIR (a step-level policy, e.g. models/step-rocq)")
         if self.engine in MODEL_ENGINES and self.model is None:
             raise ValueError(f"--engine {self.engine} needs --model DIR_OR_ID (or model in [generate])")
         if self.rounds < 0 or (self.rounds and self.engine not in MODEL_ENGINES):
@@ -94,6 +96,15 @@ class EvalConfig:
         if self.engine in MODEL_ENGINES:  # (kept out of portfolio runs so their hashes stay put)
             config["rounds"] = self.rounds
             config["max_tokens"] = self.max_tokens
+        if self.engine in ("portfolio", "step"):
+            from prover.search.portfolio import SEARCH_VERSION
+
+            config["search_version"] = SEARCH_VERSION
+        if self.engine == "step" and self.model is not None:
+            from prover.generate.base import weights_version
+
+            # Retrained weights in the same folder are another policy: never resume into its run.
+            config["model_version"] = weights_version(self.model)
         return config
 
 

@@ -1,8 +1,12 @@
 """Best-first search over tactic steps within a wall-clock budget.
 
-A node is a proof state; an edge is one (rule, tactic) proposal from the table for the node's first
-goal. Edges wait in one priority queue ordered by the node's cost plus the rule's priority, so cheap
-closers on shallow states run before deep preprocessing chains. Normalising steps (``norm`` rows:
+A node is a proof state; an edge is one (rule, tactic) candidate for the node's first goal: the
+table's rows, tactics with arguments made from the goal's terms (``arguments.py``) and, with a
+model policy, tactics the model wrote. Edges wait in one priority queue ordered by the node's cost
+plus the step's cost, which the ``Policy`` gives (``policy.py``): the table's priorities for
+``--engine portfolio``, a learned model's ``-log p`` for ``--engine step`` — the same search, the
+same candidates, only the order differs. Cheap closers on shallow states run before deep
+preprocessing chains. Normalising steps (``norm`` rows:
 intros, destructing hypotheses, subst, unfolding) run eagerly, since they nearly always help and cost
 milliseconds. A tactic that times out comes back once, later, with a longer limit: most closers that
 succeed do so in well under a second, and a first pass with short limits leaves time for the rest.
@@ -21,12 +25,17 @@ from dataclasses import dataclass, field
 
 from prover.itp.base import Verdict
 from prover.itp.goals import GoalSession, Outcome, ProofState
-from prover.search.result import Attempt, SearchResult
+from prover.search.arguments import argument_candidates
+from prover.search.policy import MODEL_RULE, Policy, TablePolicy, state_prompt
+from prover.search.result import Attempt, SearchResult, Step
 from prover.search.shape import Shape, shape_of, statement_definitions, statement_features
 from prover.search.tactics import TABLE, Rule, proposals
 
 Certify = Callable[[str], Verdict]
 
+# Bumped whenever the candidates or the order change: an eval run's settings include it, so a run
+# resumed after such a change starts afresh instead of mixing two searches.
+SEARCH_VERSION = 2
 _FIRST_TRY_S = 1.5  # the limit of a tactic's first try; a timeout earns one longer retry later
 _RETRY_PENALTY = 2.5
 
@@ -40,6 +49,8 @@ class SearchConfig:
     # Done when the focused goals are closed, even if unfocused ones remain (repairing one branch
     # of a proof with bullets, where the rest of the proof closes the others).
     focus_only: bool = False
+    policy: Policy = field(default_factory=TablePolicy)
+    arguments: bool = True  # tactics with arguments from the goal's terms (arguments.py)
 
 
 @dataclass(order=True)
@@ -51,8 +62,11 @@ class _Edge:
     rule: Rule = field(compare=False)
     tactic: str = field(compare=False)
     timeout_s: float = field(compare=False)
+    step_cost: float = field(compare=False)  # what the policy charged for this step
     retry: bool = field(compare=False, default=False)
     path: tuple[str, ...] = field(compare=False, default=())  # rule names along the node's path
+    # (state, tactic, rule) of the ranked steps that led to ``node``: training data once it proves
+    trail: tuple[tuple[ProofState, str, str], ...] = field(compare=False, default=())
 
 
 class _Search:
@@ -100,7 +114,8 @@ class _Search:
             raise _TimedOut()
         return state
 
-    def finish(self, state: ProofState, path: tuple[str, ...]) -> bool:
+    def finish(self, state: ProofState, path: tuple[str, ...],
+               trail: tuple[tuple[ProofState, str, str], ...]) -> bool:
         """Certify a finished path; true when the pool verified it."""
         proof_text = self.session.proof_text(state.tactics)
         if self.certify is None:
@@ -117,6 +132,7 @@ class _Search:
         self.result.tactics = list(state.tactics)
         self.result.rules = list(path)
         self.result.technique = path[-1] if path else None
+        self.result.steps = [Step(state_prompt(node), tactic, rule) for node, tactic, rule in trail]
         return True
 
     def done(self, state: ProofState) -> bool:
@@ -142,7 +158,17 @@ class _Search:
                 break
         return state, path
 
-    def add(self, state: ProofState, cost: float, path: tuple[str, ...]) -> bool:
+    def candidates(self, state: ProofState) -> list[tuple[Rule, str]]:
+        shape = self.shape(state)
+        found = [(r, tactic) for r, tactic in proposals(shape, self.config.table) if r.kind != "norm"]
+        if self.config.arguments:
+            found += argument_candidates(shape, state.goals[0])
+        known = {tactic for _, tactic in found}
+        found += [(MODEL_RULE, t) for t in self.config.policy.propose(state) if t not in known]
+        return found
+
+    def add(self, state: ProofState, cost: float, path: tuple[str, ...],
+            trail: tuple[tuple[ProofState, str, str], ...] = ()) -> bool:
         """Queue the edges of a new node; true when it is a certified finished proof."""
         state, path = self.normalise(state, path)
         left = len(state.goals) + state.shelved
@@ -150,14 +176,14 @@ class _Search:
         if best is None or (left, -len(state.tactics)) < (best, -len(self.result.partial)):
             self.result.partial, self.result.goals_left = list(state.tactics), left
         if self.done(state):
-            return self.finish(state, path)
+            return self.finish(state, path, trail)
         if not state.goals or len(state.tactics) >= self.config.max_depth:
             return False
-        for rule, tactic in proposals(self.shape(state), self.config.table):
-            if rule.kind == "norm":
-                continue
-            edge = _Edge(cost + rule.priority, next(self.counter), state, cost, rule, tactic,
-                         min(rule.timeout_s, _FIRST_TRY_S), path=path)
+        candidates = self.candidates(state)
+        for (rule, tactic), step_cost in zip(candidates, self.config.policy.costs(state, candidates),
+                                             strict=True):
+            edge = _Edge(cost + step_cost, next(self.counter), state, cost, rule, tactic,
+                         min(rule.timeout_s, _FIRST_TRY_S), step_cost, path=path, trail=trail)
             heapq.heappush(self.queue, edge)
         return False
 
@@ -180,8 +206,9 @@ class _Search:
                 continue
             # Closing a goal is progress: the node's cost does not grow with it.
             closed = len(state.goals) < len(edge.node.goals)
-            cost = edge.node_cost + (0.2 if closed else 0.5 + edge.rule.priority)
-            if self.add(state, cost, (*edge.path, edge.rule.name)):
+            cost = edge.node_cost + (0.2 if closed else 0.5 + edge.step_cost)
+            trail = (*edge.trail, (edge.node, edge.tactic, edge.rule.name))
+            if self.add(state, cost, (*edge.path, edge.rule.name), trail):
                 return
 
 

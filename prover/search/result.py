@@ -21,6 +21,16 @@ class Attempt:
         return {**asdict(self), "time_s": round(self.time_s, 3)}
 
 
+@dataclass(frozen=True)
+class Step:
+    """One ranked step of a proof the search found: the state as the policy reads it
+    (``policy.state_prompt``), the tactic taken there and the rule that proposed it."""
+
+    state: str
+    tactic: str
+    rule: str
+
+
 @dataclass
 class SearchResult:
     name: str
@@ -36,6 +46,7 @@ class SearchResult:
     error: str | None = None  # the statement could not be opened, …
     partial: list[str] = field(default_factory=list)  # tactics of the best unfinished state
     goals_left: int | None = None  # how many goals that state leaves
+    steps: list[Step] = field(default_factory=list)  # the proof's ranked steps (training data)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,5 +62,6 @@ class SearchResult:
             "error": self.error,
             "partial": self.partial,
             "goals_left": self.goals_left,
+            "steps": [asdict(step) for step in self.steps],
             "attempts": [a.to_json() for a in self.attempts],
         }

@@ -129,25 +129,32 @@ def initial_model(settings: Any, workdir: Path, seeds: list[ProblemRow], log: An
     target = workdir / "model-init"
     if (target / "config.json").is_file():
         return str(target)
-    from prover.generate.prompts import load_templates, prover_prompt
-    from prover.train.model_init import init_model, project_corpus
+    from prover.train.model_init import init_model
 
-    # The tokenizer learns from proofs and from the prompts the model will read (seed statements in
-    # the prover template), so both take few tokens; a checkout adds the project's own proof files.
-    statements = [row.statement for row in seeds]
+    log(f"making the small model in {target}")
+    init_model(target, tokenizer_corpus(settings, seeds), vocab_size=1024, n_layer=sp.init_layers,
+               n_embd=sp.init_dim, n_head=sp.init_heads, n_positions=1024, seed=sp.seed)
+    return str(target)
+
+
+def tokenizer_corpus(settings: Any, seeds: list[ProblemRow]) -> list[str]:
+    """The texts the small model's tokenizer learns from: proofs and the prompts the model will read
+    (training statements in the prover template), so both take few tokens; a checkout adds the
+    project's own proof files. Never a held-out statement: a tokenizer fitted to the held-out
+    problems would make them easier to write than any other statement."""
+    from prover.generate.prompts import load_templates, prover_prompt
+    from prover.train.model_init import project_corpus
+
+    statements = [row.statement for row in seeds if row.split == "train"]
     templates = load_templates(settings.generate.templates)
     prompts = [prover_prompt(templates, "rocq", s).plain() for s in statements]
-    texts = project_corpus(Path(__file__).resolve().parents[2]) + statements + prompts
-    log(f"making the small model in {target}")
-    init_model(target, texts, vocab_size=1024, n_layer=sp.init_layers, n_embd=sp.init_dim,
-               n_head=sp.init_heads, n_positions=1024, seed=sp.seed)
-    return str(target)
+    return project_corpus(Path(__file__).resolve().parents[2]) + statements + prompts
 
 
 def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = True) -> list[dict[str, Any]]:
     """Run the rounds the settings ask for; returns every round's metrics."""
     from prover.itp import get_backend
-    from prover.selfplay.loop import Context, run_round
+    from prover.selfplay.loop import Context, run_round, run_settings, settings_changes
     from prover.selfplay.report import plot, table
 
     sp = settings.selfplay
@@ -159,10 +166,15 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
 
     seeds = read_seeds(seeds_path(sp.seeds))  # a bad file stops the run before anything is written
     store_path = workdir / "selfplay.sqlite"
-    if store_path.exists() and not resume:
+    if store_path.exists():
         with Store(store_path) as existing:
-            if existing.rounds():
-                raise ValueError(f"{workdir} holds a run: pass --resume to continue it, or another --workdir")
+            rounds = existing.rounds()
+        if rounds and not resume:
+            raise ValueError(f"{workdir} holds a run: pass --resume to continue it, or another --workdir")
+        changed = settings_changes(rounds[0].config, run_settings(settings)) if rounds else []
+        if changed:  # a resumed run mixing two configurations would measure neither
+            raise ValueError(f"--resume with other settings than the run in {workdir} was started with: "
+                             f"{'; '.join(changed)} (restore them, or start a new run in another --workdir)")
     with Store(store_path) as store:
         store.add_problems(seeds)
         model = initial_model(settings, workdir, seeds, log)

@@ -143,8 +143,12 @@ def conjecture_stage(
 
     The statement stored is the one the filter rebuilt (the seed's header and the one theorem), which
     is the file a kept conjecture is proved against. A proposal refused for declaring something gets
-    no problem row at all: the store must never hold a statement that declares an axiom."""
-    before = [p.statement for p in store.problems()]
+    no problem row at all: the store must never hold a statement that declares an axiom.
+
+    Running it again (a run killed after the rows were written, before the stage was marked done)
+    gives the same verdicts: the problems this round's conjectures made are not "already seen", and
+    a verdict is recorded only on this round's own conjecture rows."""
+    before = [p.statement for p in store.problems() if p.id not in _made_in(store, round)]
     first: dict[str, Proposal] = {}
     for p in proposals:
         first.setdefault(p.statement, p)  # the first proposal of each text
@@ -157,9 +161,18 @@ def conjecture_stage(
         seed_id=_id(p.seed.problem), statement=r.statement, generator=p.generator, round=round,
         lemma=p.seed.lemma, kind=p.kind,
     ) for p, r in recorded])
+    mine = {c.id for c in store.conjectures(round=round)}  # a row of an earlier round keeps its verdict
     store.set_conjecture_filter([(cid, r.kept, None if r.kept else (r.reason or "rejected"))
-                                 for cid, (_, r) in zip(ids, recorded, strict=True)])
+                                 for cid, (_, r) in zip(ids, recorded, strict=True) if cid in mine])
     return {"seeds": len(seeds), "generated": len(proposals), **summary(results)}
+
+
+def _made_in(store: Store, round: int) -> set[int]:
+    """The problems that exist only as conjectures of ``round``."""
+    rows = store.conjectures()
+    earlier = {c.problem_id for c in rows if c.round != round}
+    made = {c.problem_id for c in rows if c.round == round} - earlier
+    return {p.id for p in store.problems(source="conjecture") if p.id is not None and p.id in made}
 
 
 def _id(problem: ProblemRow) -> int:

@@ -10,6 +10,7 @@ with the model alone (no revisions, no tool correction, no portfolio) at the sam
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import sys
 import time
@@ -45,10 +46,37 @@ class Context:
     progress: bool = True
 
 
+# What a run's results depend on besides ``[selfplay]``; the rest of the settings (workers, threads,
+# devices, servers, caches) only say how fast it runs.
+_RESULT_SETTINGS = {
+    "generate": ("backend", "model", "top_p", "stop", "dtype", "max_model_len", "templates", "prompt_format"),
+    "pool": ("timeout_s", "memory_gib"),
+    "rocq": ("sandbox", "extra_args", "preload", "plugin"),
+}
+_RUN_LENGTH = ("selfplay.rounds", "selfplay.workdir")  # a resumed run may add rounds; its folder is the run
+
+
+def run_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a run's results depend on, flat (``section.name``) and as JSON reads them back."""
+    flat = {f"selfplay.{key}": value for key, value in dataclasses.asdict(settings.selfplay).items()}
+    for section, names in _RESULT_SETTINGS.items():
+        values = dataclasses.asdict(getattr(settings, section))
+        flat.update({f"{section}.{name}": values[name] for name in names})
+    return {key: value for key, value in json.loads(json.dumps(flat)).items() if key not in _RUN_LENGTH}
+
+
+def settings_changes(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """``name: old -> new`` for every setting whose value differs between a stored run and now (a
+    store from before whole settings were kept holds the bare ``[selfplay]`` names)."""
+    old = {key if "." in key else f"selfplay.{key}": value for key, value in stored.items()}
+    return [f"{key}: {old[key]!r} -> {current[key]!r}" for key in sorted(old.keys() & current.keys())
+            if key not in _RUN_LENGTH and old[key] != current[key]]
+
+
 def run_round(ctx: Context, number: int) -> dict[str, Any]:
     """Run (or finish) round ``number``; returns its metrics."""
-    store, sp = ctx.store, ctx.sp
-    store.start_round(number, dataclasses.asdict(sp))
+    store = ctx.store
+    store.start_round(number, run_settings(ctx.settings))
     model = _model_for(ctx, number)
     payloads: dict[str, dict[str, Any]] = {}
     generator: Generator | None = None
@@ -159,7 +187,8 @@ def _conjecture(ctx: Context, number: int, model: str, generator: Generator | No
     sp, store = ctx.sp, ctx.store
     rates = payloads["targets"]["rates"]
     candidates = []
-    for pid, (verified, total, proved, by_model) in rates.items():
+    # In problem order: a payload read back from the store has its keys sorted as text.
+    for pid, (verified, total, proved, by_model) in sorted(rates.items(), key=lambda item: int(item[0])):
         shortest = _shortest_proof(store, int(pid)) if proved else None
         if shortest is not None:
             candidates.append((store.problem(int(pid)), shortest, verified / max(1, total), by_model))
@@ -217,25 +246,31 @@ def _train(ctx: Context, number: int, model: str, generator: Generator | None,
     usable |= {c.problem_id for c in store.conjectures() if c.id in selected and c.problem_id is not None}
     chosen = training.choose_proofs(store, number, usable, rates, sp.replay)
     conj = _conjecture_examples(store, number, set(payloads["select"]["selected"]))
-    weighted = training.build_records(chosen, conj, ctx.pool, number, sp.nl_comments, sp.unproved_weight)
-    records = [record for record, _ in weighted]
-    out = ctx.workdir / f"model-r{number}"
-    export(records, ctx.workdir / f"dataset-r{number}")
+    built = training.build_records(chosen, conj, ctx.pool, number, sp.nl_comments, sp.unproved_weight)
     tokenizer = AutoTokenizer.from_pretrained(model)
     gen = ctx.settings.generate
-    examples = training.examples_of(weighted, gen.templates, tokenizer, gen.prompt_format)
+    fitted, examples, over = training.within_budget(built, gen.templates, tokenizer, gen.prompt_format,
+                                                    sp.max_tokens)
+    records = [r.data for r in fitted]
+    out = ctx.workdir / f"model-r{number}"
+    export(records, ctx.workdir / f"dataset-r{number}")
     config = TrainConfig(max_steps=sp.train_steps, learning_rate=sp.learning_rate, batch_size=sp.batch_size,
                          seed=sp.seed + number, save_every=max(1, sp.train_steps // 4), warmup_ratio=0.05,
                          threads=gen.threads)
     result = train(examples, model, out, config, resume=True, progress=ctx.progress)
     return {"checkpoint": str(out), "examples": len(examples), "nl": sum(bool(r["nl"]) for r in records),
-            "conjecturer_examples": len(conj), "loss": result.final_loss}
+            "conjecturer_examples": len(conj), "over_budget": over, "loss": result.final_loss}
 
 
 def _shortest_proof(store: Store, problem_id: int, round: int | None = None) -> str | None:
-    """The shortest verified proof of the problem (of that round), the one prompts and data show."""
-    proofs = store.proofs(problem_id=problem_id, round=round)
-    return min((p.text for p in proofs), key=len) if proofs else None
+    """The shortest verified proof of the problem (found in that round: a proof row keeps the round
+    that first filed its text), the one prompts and data show."""
+    texts = [p.text for p in store.proofs(problem_id=problem_id)]
+    if round is not None:
+        found = {a.candidate for a in store.attempts(round=round, problem_id=problem_id, role="prover")
+                 if a.verified}
+        texts = [t for t in texts if t in found]
+    return min(texts, key=len) if texts else None
 
 
 def _selected_so_far(store: Store, number: int) -> set[int]:
@@ -284,6 +319,7 @@ def _metrics(ctx: Context, number: int, payloads: dict[str, dict[str, Any]]) -> 
         "conjectures_selected": len(payloads["select"]["selected"]),
         "filter": payloads["conjecture"]["counts"],
         "examples": payloads["train"]["examples"], "nl_examples": payloads["train"]["nl"],
+        "examples_over_budget": payloads["train"].get("over_budget", 0),
         "train_loss": payloads["train"]["loss"],
         "heldout_before": {"proved": before.get("proved", 0), "total": before.get("total", 0)},
         "heldout_after": {"proved": after["proved"], "total": after["total"]},

@@ -28,6 +28,12 @@ class Example:
     weight: float = 1.0  # scales this example's tokens in the loss
 
 
+def completion_tokens(example: Example, tokenizer: Any) -> int:
+    """The tokens the model writes for ``example``'s completion (its stop string included), counted
+    as the trainer tokenizes it: what a sampling budget (``max_tokens``) limits."""
+    return len(tokenizer(example.completion, add_special_tokens=False)["input_ids"])
+
+
 def proof_body(lang: str, statement: str, proof: str) -> str:
     """What follows the statement's stub in ``proof``: the tactics and the closing ``Qed.`` (Rocq).
 

@@ -1,0 +1,60 @@
+"""Step-level training data: (goal state → tactic) examples from the proofs a search found.
+
+Each ranked step of a verified proof (``search.result.Step``: the state as ``policy.state_prompt``
+renders it, the tactic taken there) becomes one example whose completion is exactly what the
+policy scores at inference (``policy.tactic_completion``), so the model learns the distribution it
+is later asked for. A step seen in several proofs is one example: frequent easy states must not
+drown the rare hard ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from prover.search.policy import tactic_completion
+from prover.train.examples import Example
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of one verified proof: which problem it proves, the state, the tactic."""
+
+    problem: str
+    state: str
+    tactic: str
+    rule: str = ""
+
+
+def records_from_detail(problem: str, steps: Iterable[Mapping[str, str]]) -> list[StepRecord]:
+    """The step records of a search's JSON detail (``{"state", "tactic", "rule"}`` dicts)."""
+    return [StepRecord(problem, s["state"], s["tactic"], s.get("rule", "")) for s in steps]
+
+
+def step_examples(records: Iterable[StepRecord]) -> list[Example]:
+    """One example per distinct (state, tactic), in first-seen order."""
+    seen: set[tuple[str, str]] = set()
+    examples = []
+    for record in records:
+        key = (record.state, record.tactic)
+        if key in seen:
+            continue
+        seen.add(key)
+        examples.append(Example(record.state, tactic_completion(record.tactic, record.rule)))
+    return examples
+
+
+def tokenizer_corpus(records: Sequence[StepRecord]) -> list[str]:
+    """The texts the policy's tokenizer is trained on: the training states and tactics only (a
+    held-out problem's statement never reaches this list; the caller passes training records)."""
+    return [f"{r.state}{tactic_completion(r.tactic, r.rule)}\n" for r in records]
+
+
+def init_step_model(out_dir: Path, records: Sequence[StepRecord], seed: int = 0) -> Path:
+    """A fresh small decoder with a tokenizer trained on ``records``' own text: the untrained
+    policy of expert iteration's first round."""
+    from prover.train.model_init import init_model
+
+    return init_model(out_dir, tokenizer_corpus(records), vocab_size=1024, n_layer=2, n_embd=128, n_head=4,
+                      n_positions=1024, seed=seed)

@@ -1,0 +1,62 @@
+"""Expert iteration of the step-level prover on a few real problems: round 0 (the table's search),
+a trained policy, held-out measurement beside its baselines, the held-out split absent from every
+training record, and a rerun that resumes everything and changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from prover.config import ExpertSettings
+from prover.evaluate.benchmarks import rocq_problem
+from prover.selfplay.baselines import nearest
+from prover.selfplay.expert import Expert, check_disjoint, table
+from tests.conftest import REPO
+
+
+def test_nearest_neighbour_by_token_overlap() -> None:
+    def problem(name: str, body: str) -> object:
+        return rocq_problem(name, "test", f"Theorem {name} (x : R) : {body}.\nProof.\nAdmitted.\n")
+
+    candidates = {"near": {"(", "x", ":", "R", ")", "*", "<=", "1"}, "far": {"n", "nat", "mod", "7"}}
+    assert nearest(problem("t", "x * x <= 1"), candidates) == "near"  # type: ignore[arg-type]
+
+
+def test_a_renamed_copy_of_a_training_problem_is_refused_as_held_out() -> None:
+    a = rocq_problem("a", "valid", "Theorem a (x : nat) : x = x.\nProof.\nAdmitted.\n")
+    b = rocq_problem("b", "test", "Theorem b  (x : nat) :\n  x = x.\nProof.\nAdmitted.\n")
+    with pytest.raises(ValueError, match="held-out"):
+        check_disjoint([a], [b])
+    check_disjoint([a], [rocq_problem("c", "test", "Theorem c (x : nat) : x + 0 = x.\nProof.\nAdmitted.\n")])
+
+
+@pytest.mark.rocq
+def test_expert_iteration_round_trip_and_resume(rocq_pool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = ExpertSettings(workdir=str(tmp_path / "expert"), rounds=1, search_budget_s=3.0, eval_budget_s=3.0,
+                            epochs=2.0, limit=3, workers=2)
+    expert = Expert(dataclasses.replace(config), rocq_pool, "test-identity", progress=None, root=REPO)
+    rows = expert.run()
+    assert [r.round for r in rows] == [0, 1]
+    assert rows[0].policy == "table" and rows[1].policy.endswith("policy-1")
+    assert set(rows[0].baselines) == {"portfolio", "nearest_copy", "trivial"}
+    assert rows[0].train_total == 6 and rows[0].heldout_total == 3
+    assert (tmp_path / "expert" / "policy-1" / "train_result.json").is_file()
+    assert "| 1 | policy-1 |" in table(rows)
+    # No held-out problem in any training record: every stored proof with steps is a training one.
+    heldout = {p.key for p in expert.heldout}
+    with sqlite3.connect(tmp_path / "expert" / "eval.sqlite") as db:
+        runs = {h: json.loads(c) for h, c in db.execute("SELECT config_hash, config FROM runs")}
+        trained = [(runs[h]["split"], p) for h, p, d in db.execute("SELECT config_hash, problem, detail FROM samples")
+                   if runs[h]["split"] != "test" and json.loads(d).get("steps")]
+        before = db.execute("SELECT count(*), group_concat(invocation) FROM samples").fetchone()
+    assert trained and not {p for _, p in trained} & heldout
+    # A rerun resumes every search and the trained policy: nothing is redone, the table is the same.
+    again = Expert(dataclasses.replace(config), rocq_pool, "test-identity", progress=None, root=REPO).run()
+    with sqlite3.connect(tmp_path / "expert" / "eval.sqlite") as db:
+        after = db.execute("SELECT count(*), group_concat(invocation) FROM samples").fetchone()
+    assert after == before
+    assert [dataclasses.replace(r, wall_s=0) for r in again] == [dataclasses.replace(r, wall_s=0) for r in rows]
