@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from prover.generate.base import GenerationError, default_threads, weights_version
+from prover.generate.hf import context_length
 
 
 class Scorer(Protocol):
@@ -46,8 +47,7 @@ class TransformersScorer:
         loaded.eval()
         self.model: Any = loaded
         self.max_batch = max(1, max_batch)
-        self.context = int(getattr(loaded.config, "n_positions", 0)
-                           or getattr(loaded.config, "max_position_embeddings", 0) or 2048)
+        self.context = context_length(loaded.config, self.tokenizer) or 2048
         eos = self.tokenizer.eos_token_id
         if eos is None:
             raise GenerationError(f"model {model!r} has no end-of-sequence token")
@@ -85,9 +85,9 @@ class TransformersScorer:
         with torch.no_grad():
             out = self.model(torch.tensor([head], device=self.device), use_cache=True)
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            cache = getattr(out, self._cache_arg)
             for start in range(0, len(tails), self.max_batch):
                 chunk = tails[start : start + self.max_batch]
-                cache = getattr(out, self._cache_arg)
                 scores += self._score_chunk(cache, first, len(head), chunk)
         return scores
 

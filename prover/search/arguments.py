@@ -54,7 +54,7 @@ def _square_hints(shape: Shape, goal: Goal) -> list[Rule]:
         terms += [f"{x} - {y}", f"{x} + {y}"]
     constants = [c for c in _numbers(goal.conclusion) if c > 0][:_MAX_CONSTANTS] or [1]
     for x in names:
-        terms += [f"{x} - {c}" for c in constants if c != 0]
+        terms += [f"{x} - {c}" for c in constants]
         terms.append(f"{x} * {x} - 1" if kind == "R" else f"{x} * {x} - {x}")
     rules: list[Rule] = []
     for i, term in enumerate(terms):

@@ -47,9 +47,14 @@ class Counts:
     trivial: int
 
 
+def theorem_body(statement: str) -> str:
+    """The statement without its theorem's name, in single spaces: a renamed copy is still a copy."""
+    body = re.sub(r"^\s*(Theorem|Lemma)\s+[\w']+", r"\1", statement, flags=re.MULTILINE)
+    return " ".join(body.split())
+
+
 def _tokens(statement: str) -> set[str]:
-    body = re.sub(r"^\s*(?:Theorem|Lemma)\s+[\w']+", "", statement, flags=re.MULTILINE)
-    return set(_TOKEN.findall(body))
+    return set(_TOKEN.findall(theorem_body(statement))) - {"Theorem", "Lemma"}
 
 
 def nearest(problem: BenchProblem, candidates: Mapping[str, set[str]]) -> str | None:

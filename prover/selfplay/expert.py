@@ -24,10 +24,10 @@ from typing import Any
 from prover.config import ExpertSettings
 from prover.evaluate.benchmarks import REGISTRY, Benchmark, BenchProblem, load_problems, rocq_problem
 from prover.evaluate.engines import make_engine
-from prover.evaluate.run import EvalConfig, config_hash, run_eval
+from prover.evaluate.run import EvalConfig, run_eval
 from prover.evaluate.store import EvalStore
 from prover.pool import CheckPool
-from prover.selfplay.baselines import Baselines, measure_baselines
+from prover.selfplay.baselines import Baselines, measure_baselines, theorem_body
 from prover.train.learning import load_problems as load_seed_file
 from prover.train.sft import TrainConfig, train
 from prover.train.steps import StepRecord, init_step_model, records_from_detail, step_examples
@@ -138,7 +138,7 @@ class Expert:
                                len(step_examples(records)), heldout, len(self.heldout))
                 trained = self.train_policy(round_ + 1, records) if round_ < c.rounds else None
                 if round_ == 0:
-                    row.baselines = self.baselines(store)
+                    row.baselines = self.baselines(store, digests)
                     row.heldout_solved = row.baselines["portfolio"]
                 policy = trained
                 row.wall_s = time.monotonic() - started
@@ -169,7 +169,9 @@ class Expert:
                              store)
         return sum(s.proved for s in store.samples(digest))
 
-    def baselines(self, store: EvalStore) -> dict[str, int]:
+    def baselines(self, store: EvalStore, round0: Sequence[str]) -> dict[str, int]:
+        """The held-out baselines at the held-out budget; ``round0``: the table's training-pool runs,
+        whose proofs the nearest-neighbour copy replays."""
         portfolio = self.heldout_solved(store, None)
         saved = self.work / "baselines.json"
         if saved.is_file():
@@ -177,21 +179,15 @@ class Expert:
         else:
             self.log("held-out: nearest-neighbour copy and trivial tactics")
             train = [*self.train_problems, *self.seed_problems]
-            solved = measure_baselines(self.heldout, train, self.train_scripts(store), self.pool, saved,
-                                       self.config.workers)
+            solved = measure_baselines(self.heldout, train, self.train_scripts(store, round0), self.pool,
+                                       saved, self.config.workers)
         return {"portfolio": portfolio, **asdict(Baselines.counts(solved))}
 
-    def train_scripts(self, store: EvalStore) -> dict[str, list[str]]:
-        """Each proved training problem's tactic script (round 0's table proofs)."""
-        scripts: dict[str, list[str]] = {}
-        c = self.config
-        for bench, split in ((self.train_bench, c.train_split), (SEEDS_BENCH, "train")):
-            config = EvalConfig(benchmark=bench.name, split=split, engine="portfolio",
-                                budget_s=c.search_budget_s, workers=c.workers)
-            for sample in store.samples(config_hash(config.run_config(bench, 0, self.identity))):
-                if sample.proved and sample.detail.get("tactics"):
-                    scripts[sample.problem] = list(sample.detail["tactics"])
-        return scripts
+    @staticmethod
+    def train_scripts(store: EvalStore, digests: Sequence[str]) -> dict[str, list[str]]:
+        """Each proved training problem's tactic script in the runs ``digests``."""
+        return {sample.problem: list(sample.detail["tactics"]) for digest in digests
+                for sample in store.samples(digest) if sample.proved and sample.detail.get("tactics")}
 
 
 _POLICY_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
@@ -213,18 +209,10 @@ def export_policy(source: Path, target: Path, rows: Sequence[RoundRow]) -> None:
 def check_disjoint(train: Sequence[BenchProblem], heldout: Sequence[BenchProblem]) -> None:
     """Refuses a held-out problem that is also a training problem, by name or by statement."""
     names = {p.name for p in train} & {p.name for p in heldout}
-    statements = {_theorem_text(p.statement) for p in train} & {_theorem_text(p.statement) for p in heldout}
+    statements = {theorem_body(p.statement) for p in train} & {theorem_body(p.statement) for p in heldout}
     if names or statements:
         which = sorted(names)[:5] or "the same statements under other names"
         raise ValueError(f"held-out problems also in the training pool: {which}")
-
-
-def _theorem_text(statement: str) -> str:
-    """The statement without its name, in single spaces: a renamed copy is still a copy."""
-    import re
-
-    body = re.sub(r"^\s*(Theorem|Lemma)\s+[\w']+", r"\1", statement, flags=re.MULTILINE)
-    return " ".join(body.split())
 
 
 def table(rows: Sequence[RoundRow]) -> str:
