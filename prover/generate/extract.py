@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from prover.generate.lang import declared_name, language, masked, split_statement
 from prover.itp import get_backend
@@ -163,7 +163,7 @@ def _checked(key: str, statement: str, candidate: str, notes: list[str]) -> Extr
         # declaration the trusted statement itself makes, repeated verbatim, is left to the check).
         from prover.itp.rocq.text import split_sentences
 
-        trusted = {s.normalized for s in split_sentences(statement)}
+        trusted = _trusted_sentences(statement)
         for sentence in split_sentences(candidate):
             match = _ROCQ_AXIOM.match(sentence.text)
             if match and sentence.normalized not in trusted:
@@ -174,6 +174,15 @@ def _checked(key: str, statement: str, candidate: str, notes: list[str]) -> Extr
     if not verdict.passed:
         return Extraction(None, candidate, verdict, notes)
     return Extraction(candidate, candidate, None, notes)
+
+
+@lru_cache(maxsize=256)
+def _trusted_sentences(statement: str) -> frozenset[str]:
+    """The trusted statement's sentences, read once for all of a problem's k samples and revisions
+    (the statement is the same text for every one of them)."""
+    from prover.itp.rocq.text import split_sentences
+
+    return frozenset(s.normalized for s in split_sentences(statement))
 
 
 _STATEMENT_END = {

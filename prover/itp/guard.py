@@ -38,15 +38,36 @@ class Rule:
 def mask_comments(text: str, syntax: Syntax, mask_strings: bool = False) -> str:
     """Return ``text`` with every comment character (and, optionally, every string-literal character)
     replaced by a space. Newlines are kept so offsets, lines and columns stay valid."""
-    out = list(text)
-    i, n = 0, len(text)
-    depth = 0
-    block_open, block_close = syntax.block or ("", "")
+    comments, strings = _blank_spans(text, syntax)
+    return _blank(text, [*comments, *strings] if mask_strings else comments)
 
-    def blank(a: int, b: int) -> None:
+
+def mask_both(text: str, syntax: Syntax) -> tuple[str, str]:
+    """``mask_comments(text, syntax)`` and ``mask_comments(text, syntax, mask_strings=True)`` from one
+    scan of ``text``: a reader that needs both (sentence texts keep their strings, the splitter must
+    not see them) reads the text once."""
+    comments, strings = _blank_spans(text, syntax)
+    return _blank(text, comments), _blank(text, [*comments, *strings])
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    out = list(text)
+    n = len(text)
+    for a, b in spans:
         for k in range(a, min(b, n)):
             if out[k] != "\n":
                 out[k] = " "
+    return "".join(out)
+
+
+def _blank_spans(text: str, syntax: Syntax) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The one scan of ``text``: the (start, end) spans of its comments and of its string literals'
+    contents (the quotes themselves stay)."""
+    comments: list[tuple[int, int]] = []
+    strings: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    depth = 0
+    block_open, block_close = syntax.block or ("", "")
 
     def string_end(i: int) -> int:
         """Index just past the string literal opening at ``i`` (or the end of the text)."""
@@ -65,8 +86,7 @@ def mask_comments(text: str, syntax: Syntax, mask_strings: bool = False) -> str:
     while i < n:
         if depth == 0 and syntax.string_quote and text.startswith(syntax.string_quote, i):
             j = string_end(i)
-            if mask_strings:
-                blank(i + 1, j - 1)
+            strings.append((i + 1, j - 1))
             i = j
             continue
         if block_open and text.startswith(block_open, i):
@@ -86,16 +106,16 @@ def mask_comments(text: str, syntax: Syntax, mask_strings: bool = False) -> str:
                 else:
                     i += 1
             depth = 0
-            blank(start, i)
+            comments.append((start, i))
             continue
         if syntax.line and text.startswith(syntax.line, i):
             j = text.find("\n", i)
             j = n if j < 0 else j
-            blank(i, j)
+            comments.append((i, j))
             i = j
             continue
         i += 1
-    return "".join(out)
+    return comments, strings
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

@@ -15,10 +15,11 @@ import random
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prover.generate.base import Generator
 from prover.generate.prompts import conjecturer_prompt, load_templates
+from prover.itp.rocq.statement import RocqStatement, read
 from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig, tokenizer_of
 from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise, summary
@@ -47,6 +48,12 @@ class Seed:
     problem: ProblemRow
     proof: str  # a verified proof of it
     lemma: str
+    # The seed's statement read once, where it enters the stage; every conjecture made from it (and
+    # the filter's header and duplicate checks) takes this reading instead of the text.
+    statement: RocqStatement = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statement", read(self.problem.statement))
 
 
 def pick_seeds(
@@ -75,6 +82,7 @@ class Proposal:
     statement: str
     generator: str  # "symbolic" | "model"
     kind: str | None
+    parsed: RocqStatement | None = field(default=None, repr=False, compare=False)  # ``statement`` read
 
 
 def propose(
@@ -86,9 +94,9 @@ def propose(
     asked ``sampling.k`` times per seed, with its templates, prompt format and sampling settings."""
     per: list[list[Proposal]] = []
     for i, s in enumerate(seeds):
-        partner = seeds[(i + 1) % len(seeds)].problem.statement  # for "compose" (same header and binders)
-        mutations = mutate(s.problem.statement, rng, per_seed, partner=partner)
-        per.append([Proposal(s, m.statement, "symbolic", m.kind) for m in mutations])
+        partner = seeds[(i + 1) % len(seeds)].statement  # for "compose" (same header and binders)
+        mutations = mutate(s.statement, rng, per_seed, partner=partner)
+        per.append([Proposal(s, m.statement, "symbolic", m.kind, m.parsed) for m in mutations])
     refused: list[FilterResult] = []
     if generator is not None and sampling is not None and seeds:
         asked, refused = _ask_model(seeds, generator, sampling, store, round)
@@ -120,10 +128,10 @@ def _ask_model(
     for s, prompt, completions in zip(seeds, prompts, answers, strict=True):
         mine: list[Proposal] = []
         for i, c in enumerate(completions):
-            found = from_model(s.problem.statement, prompt.answer(c.text))
+            found = from_model(s.statement, prompt.answer(c.text))
             ok = isinstance(found, Candidate)
             if isinstance(found, Candidate):
-                mine.append(Proposal(s, found.statement, "model", None))
+                mine.append(Proposal(s, found.statement, "model", None, found.parsed))
             else:
                 refused.append(found)
             assert s.problem.id is not None
@@ -154,8 +162,8 @@ def conjecture_stage(
         first.setdefault(p.statement, p)  # the first proposal of each text
     proposals = list(first.values())
     seen = {normalise(s) for s in before}
-    results = filter_conjectures([Candidate(p.statement, p.seed.problem.statement, p.kind or p.generator)
-                                  for p in proposals], pool, seen)
+    results = filter_conjectures([Candidate(p.statement, p.seed.problem.statement, p.kind or p.generator,
+                                            p.parsed, p.seed.statement) for p in proposals], pool, seen)
     recorded = [(p, r) for p, r in zip(proposals, results, strict=True) if r.reason != "declares"]
     ids = store.add_conjectures([ConjectureRow(
         seed_id=_id(p.seed.problem), statement=r.statement, generator=p.generator, round=round,

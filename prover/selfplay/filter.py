@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from prover.generate.extract import extract_conjecture, pick_code
 from prover.itp.base import BackendUnavailable, CheckRequest, Reason, Verdict
-from prover.itp.guard import mask_comments
+from prover.itp.rocq.statement import TOKEN, RocqStatement, read
 from prover.itp.rocq.static import static_check
-from prover.itp.rocq.text import ROCQ_SYNTAX, THEOREM_KEYWORDS, split_sentences, theorem_of
+from prover.itp.rocq.text import THEOREM_KEYWORDS
 from prover.pool import CheckPool
 from prover.search.tactics import EXTRA_IMPORTS
 
@@ -56,10 +57,6 @@ _DECLARING = re.compile(
     r"Import|From|Open|Close|Set|Unset|Opaque|Transparent|Strategy|Delimit|Bind|Function|Equations|"
     r"Scheme|Add|Remove|Obligations?|Next|Solve|Universe|Constraint)\b"
 )
-# One token of a term, greedy like Coq's lexer (`<=` and `<->` are single tokens).
-TOKEN = re.compile(
-    r"""[^\W\d][\w']*(?:\.[^\W\d][\w']*)*|\d+(?:\.\d+)?|"(?:[^"]|"")*"|[()\[\]{},;]|[^\s\w()\[\]{},;"]+"""
-)
 _IDENT = re.compile(r"[^\W\d][\w']*")
 _KEYWORDS = frozenset(
     {"forall", "exists", "exists2", "fun", "let", "in", "if", "then", "else", "match", "with", "end",
@@ -73,6 +70,25 @@ class Candidate:
     statement: str  # a whole statement file, as generated (untrusted)
     seed_statement: str  # the trusted statement it was made from: its header is the conjecture's
     origin: str = ""  # what made it (a mutation kind, "model"), carried into the result
+    # The two texts read once (``read``); given by a caller that already holds them, else read here.
+    parsed: RocqStatement | None = field(default=None, repr=False, compare=False)
+    seed: RocqStatement | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.parsed is None:
+            self.parsed = read(self.statement)
+        if self.seed is None:
+            self.seed = read(self.seed_statement)
+        assert self.parsed.text == self.statement and self.seed.text == self.seed_statement
+
+    @classmethod
+    def of(cls, parsed: RocqStatement, seed: RocqStatement, origin: str = "") -> Candidate:
+        return cls(parsed.text, seed.text, origin, parsed, seed)
+
+    def read(self) -> tuple[RocqStatement, RocqStatement]:
+        """The candidate and its seed, as read."""
+        assert self.parsed is not None and self.seed is not None
+        return self.parsed, self.seed
 
 
 @dataclass
@@ -82,12 +98,21 @@ class FilterResult:
     reason: str | None = None  # one of REASONS when not kept
     detail: str | None = None
     origin: str = ""
+    parsed: RocqStatement | None = field(default=None, repr=False, compare=False)  # ``statement`` read
 
 
 @dataclass(frozen=True)
 class _Built:
     header: str  # the seed's text before its theorem, informal comment dropped
     declaration: str  # the one theorem sentence, comments stripped
+    source: RocqStatement  # the candidate it was rebuilt from
+
+    @cached_property
+    def parsed(self) -> RocqStatement:
+        """``file`` read: the candidate's own reading when the rebuilt file is its text (a symbolic
+        variant is made in exactly this form), else ``file`` read now, once."""
+        file = self.file
+        return self.source if self.source.text == file else read(file)
 
     @property
     def file(self) -> str:
@@ -101,23 +126,24 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def _seed_header(seed: str) -> tuple[str, list[str]]:
+def _seed_header(seed: RocqStatement) -> tuple[str, list[str]]:
     """The seed's text before its theorem and the sentences of it, comments stripped and flattened."""
-    stripped = mask_comments(seed, ROCQ_SYNTAX)
-    sentences = split_sentences(stripped)
-    for i, sentence in enumerate(sentences):
-        if theorem_of(sentence) is not None:
-            header = _INFORMAL_COMMENT.sub("", seed[: sentence.start])
-            if header.strip() and not header.endswith("\n"):
-                header += "\n"
-            return ("" if not header.strip() else header), [_flat(s.text) for s in sentences[:i]]
-    raise ValueError("the seed statement states no Theorem/Lemma")
+    if seed.at is None:
+        raise ValueError("the seed statement states no Theorem/Lemma")
+    header = _INFORMAL_COMMENT.sub("", seed.header)
+    if header.strip() and not header.endswith("\n"):
+        header += "\n"
+    return ("" if not header.strip() else header), [_flat(s.text) for s in seed.header_sentences]
 
 
-def conjecture_file(seed_statement: str, declaration: str) -> str:
+def _as_read(statement: str | RocqStatement) -> RocqStatement:
+    return read(statement) if isinstance(statement, str) else statement
+
+
+def conjecture_file(seed_statement: str | RocqStatement, declaration: str) -> str:
     """The statement file of a conjecture: the seed's header, ``declaration`` (one ``Theorem …``
     sentence) and a placeholder proof."""
-    return _Built(_seed_header(seed_statement)[0], declaration.strip()).file
+    return f"{_seed_header(_as_read(seed_statement))[0]}{declaration.strip()}\nProof.\nAdmitted.\n"
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -129,8 +155,9 @@ def _short(text: str, limit: int = 60) -> str:
 def _build(candidate: Candidate) -> _Built | tuple[str, str]:
     """The conjecture rebuilt under its seed's header, or (reason, detail) when it is not exactly
     that header and one plain theorem."""
-    header, seed_sentences = _seed_header(candidate.seed_statement)
-    sentences = split_sentences(mask_comments(candidate.statement, ROCQ_SYNTAX))
+    parsed, seed = candidate.read()
+    header, seed_sentences = _seed_header(seed)
+    sentences = parsed.sentences
     at = next((i for i, s in enumerate(sentences) if _THEOREM_START.match(s.text)), None)
     if at is None:
         return "declares", "states no Theorem/Lemma"
@@ -141,15 +168,16 @@ def _build(candidate: Candidate) -> _Built | tuple[str, str]:
             return "declares", f"declares {_short(extra[0])!r} beyond the seed's header"
         return "declares", "its header differs from the seed's"
     theorem = sentences[at]
-    if not _PLAIN_THEOREM.match(theorem.text) or theorem_of(theorem) is None:
+    # The first theorem-like sentence states a target exactly when it is the one ``read`` found.
+    if not _PLAIN_THEOREM.match(theorem.text) or parsed.at != at:
         return "declares", f"not a plain theorem declaration: {_short(theorem.text)!r}"
     tail = tuple(_flat(s.text) for s in sentences[at + 1 :])
     if tail not in _TAILS:
         odd = next(s for s in tail if s not in ("Proof.", "Admitted."))
         return "declares", f"has {_short(odd)!r} after the theorem"
-    if "ltac:" in mask_comments(theorem.text, ROCQ_SYNTAX, mask_strings=True):
+    if "ltac:" in parsed.masked_text(theorem):
         return "declares", "runs a tactic (ltac:) inside the statement"
-    built = _Built(header, theorem.text.strip())
+    built = _Built(header, theorem.text.strip(), parsed)
     verdict = static_check(CheckRequest(built.proof("idtac."), built.file))
     if not verdict.passed:
         reason = "declares" if verdict.reason is Reason.FORBIDDEN else "bad_statement"
@@ -157,10 +185,12 @@ def _build(candidate: Candidate) -> _Built | tuple[str, str]:
     return built
 
 
-def declares_refusal(statement: str, seed_statement: str) -> tuple[str, str] | None:
+def declares_refusal(
+    statement: str | RocqStatement, seed_statement: str | RocqStatement
+) -> tuple[str, str] | None:
     """Why ``statement`` is not exactly its seed's header and one plain theorem, as (reason, detail);
     None when it is (the first stage of the filter, without Coq)."""
-    made = _build(Candidate(statement, seed_statement))
+    made = _build(Candidate.of(_as_read(statement), _as_read(seed_statement)))
     return None if isinstance(made, _Built) else made
 
 
@@ -221,8 +251,12 @@ def normalise(statement: str) -> str:
     """A form equal for statements that differ only in comments, layout, the theorem's name and
     keyword, and the names of their bound variables and hypotheses (renamed in binding order).
     Idempotent, so a stored normal form can be passed where a statement is expected."""
-    sentences = split_sentences(mask_comments(statement, ROCQ_SYNTAX))
-    at = next((i for i, s in enumerate(sentences) if theorem_of(s) is not None), None)
+    return normal_form(read(statement))
+
+
+def normal_form(statement: RocqStatement) -> str:
+    """``normalise`` of a statement already read."""
+    sentences, at = statement.sentences, statement.at
     if at is None:
         raise ValueError("the statement states no Theorem/Lemma")
     header = [" ".join(_tokens(s.text)) for s in sentences[:at]]
@@ -240,11 +274,11 @@ def normalise(statement: str) -> str:
     return " ".join([*header, " ".join(renamed.get(t, t) for t in tokens)])
 
 
-def _known_form(text: str) -> str:
+def _known_form(statement: RocqStatement) -> str:
     try:
-        return normalise(text)
+        return normal_form(statement)
     except ValueError:
-        return _flat(text)
+        return _flat(statement.text)
 
 
 # -- the filter ------------------------------------------------------------------------------------
@@ -280,12 +314,16 @@ def filter_conjectures(
         else:
             results[i] = FilterResult(candidate.statement, False, *made, origin=candidate.origin)
 
-    known = {_known_form(s): "already seen" for s in seen}
+    known = {_known_form(read(s)): "already seen" for s in seen}
+    seed_forms: dict[str, str] = {}  # a batch has a few seeds and many candidates of each
     for i, b in list(built.items()):
-        form = normalise(b.file)
-        why = "restates its seed" if form == _known_form(candidates[i].seed_statement) else known.get(form)
+        form = normal_form(b.parsed)
+        seed = candidates[i].read()[1]
+        if seed.text not in seed_forms:
+            seed_forms[seed.text] = _known_form(seed)
+        why = "restates its seed" if form == seed_forms[seed.text] else known.get(form)
         if why is not None:
-            results[i] = FilterResult(b.file, False, "duplicate", why, candidates[i].origin)
+            results[i] = FilterResult(b.file, False, "duplicate", why, candidates[i].origin, b.parsed)
             del built[i]
         else:
             known[form] = f"same as candidate {i}"
@@ -309,37 +347,38 @@ def filter_conjectures(
         verdicts = {i: future.result() for i, future in submitted.items()}
         _raise_unavailable(verdicts)
         for i, verdict in verdicts.items():
-            origin = candidates[i].origin
+            origin, b = candidates[i].origin, built[i]
             if verdict.reason is Reason.BAD_STATEMENT:
                 detail = _short(verdict.detail or "", 300)
-                results[i] = FilterResult(built[i].file, False, "bad_statement", detail, origin)
+                results[i] = FilterResult(b.file, False, "bad_statement", detail, origin, b.parsed)
             elif verdict.verified:
                 detail = f"closed by one of: {', '.join(tactics)}"
-                results[i] = FilterResult(built[i].file, False, reason, detail, origin)
+                results[i] = FilterResult(b.file, False, reason, detail, origin, b.parsed)
             else:
                 continue
             del built[i]
     for i, b in built.items():
-        results[i] = FilterResult(b.file, True, origin=candidates[i].origin)
+        results[i] = FilterResult(b.file, True, origin=candidates[i].origin, parsed=b.parsed)
     return [results[i] for i in range(len(candidates))]
 
 
-def from_model(seed_statement: str, answer: str) -> Candidate | FilterResult:
+def from_model(seed_statement: str | RocqStatement, answer: str) -> Candidate | FilterResult:
     """The model conjecturer's ``answer`` as a candidate, or its refusal: an answer whose code
     declares anything beyond the seed's header is refused as ``declares`` even though the extractor
     would drop the declaration (a conjecture built on a dropped definition could not mean what the
     model meant)."""
-    _, seed_sentences = _seed_header(seed_statement)
+    seed = _as_read(seed_statement)
+    _, seed_sentences = _seed_header(seed)
     code, _ = pick_code("rocq", answer, None)
-    sentences = split_sentences(mask_comments(code, ROCQ_SYNTAX))
+    sentences = read(code).sentences
     for sentence in sentences:
         if _DECLARING.match(sentence.text) and _flat(sentence.text) not in seed_sentences:
             return FilterResult(code, False, "declares", f"declares {_short(sentence.text)!r}", "model")
     if not any(_THEOREM_START.match(s.text) for s in sentences):
         return FilterResult(code, False, "bad_statement", "the answer states no theorem", "model")
-    extraction = extract_conjecture("rocq", seed_statement, answer)
+    extraction = extract_conjecture("rocq", seed.text, answer)
     if extraction.text is not None:
-        return Candidate(extraction.text, seed_statement, "model")
+        return Candidate.of(read(extraction.text), seed, "model")
     refusal = extraction.refusal
     reason = "declares" if refusal is not None and refusal.reason is Reason.FORBIDDEN else "bad_statement"
     detail = refusal.detail if refusal is not None else None

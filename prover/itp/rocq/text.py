@@ -68,9 +68,11 @@ class Statement:
     targets: list[Target] = field(default_factory=list)
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    """Split Rocq source into sentences (comments between sentences are dropped)."""
-    masked = mask_comments(text, ROCQ_SYNTAX, mask_strings=True)
+def split_sentences(text: str, masked: str | None = None) -> list[Sentence]:
+    """Split Rocq source into sentences (comments between sentences are dropped). ``masked``: ``text``
+    with its comments and strings already blanked (``mask_both``), when the caller has it."""
+    if masked is None:
+        masked = mask_comments(text, ROCQ_SYNTAX, mask_strings=True)
     sentences: list[Sentence] = []
     i, n = 0, len(text)
     while i < n:
@@ -102,9 +104,11 @@ def split_sentences(text: str) -> list[Sentence]:
     return [s for s in sentences if s.text.strip()]
 
 
-def split_binders(rest: str) -> tuple[str, str] | None:
-    """Split ``binders : type`` at the first colon outside brackets; None if there is no such colon."""
-    masked = mask_comments(rest, ROCQ_SYNTAX, mask_strings=True)
+def split_binders(rest: str, masked: str | None = None) -> tuple[str, str] | None:
+    """Split ``binders : type`` at the first colon outside brackets; None if there is no such colon.
+    ``masked``: ``rest`` with its comments and strings blanked, when the caller has it."""
+    if masked is None:
+        masked = mask_comments(rest, ROCQ_SYNTAX, mask_strings=True)
     depth = 0
     for i, ch in enumerate(masked):
         if ch in "([{":
@@ -116,12 +120,14 @@ def split_binders(rest: str) -> tuple[str, str] | None:
     return None
 
 
-def theorem_of(sentence: Sentence) -> Target | None:
-    """The target a theorem-like sentence states, or None if it is not one."""
+def theorem_of(sentence: Sentence, masked: str | None = None) -> Target | None:
+    """The target a theorem-like sentence states, or None if it is not one. ``masked``: the
+    sentence's text with its comments and strings blanked, when the caller has it."""
     match = _THEOREM_RE.match(sentence.text)
     if not match:
         return None
-    parts = split_binders(match.group(2))
+    rest = None if masked is None else masked[match.start(2) : match.end(2)]
+    parts = split_binders(match.group(2), rest)
     if parts is None:
         return None
     binders, type_ = parts
