@@ -22,12 +22,16 @@ Example::
     model = "path/or/hf-id"
     n = 8
     temperature = 1.0
+    preset = "goedel-prover-v2"   # a model family's published prompt (prover/generate/presets.py)
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import UnionType
@@ -148,12 +152,22 @@ class ExpertSettings:
     eval_budget_s: float = 30.0  # seconds per held-out problem, for the policy and every baseline
     workers: int = 2
     seed: int = 0
-    epochs: float = 30.0
+    # "ranker": the linear ranker (search/ranker.py), fast enough for a CPU search; "lm": a small causal
+    # LM trained on the step examples (the GPU path's kind of policy, slow to score on a CPU)
+    policy: str = "ranker"
+    epochs: float = 30.0  # the LM's (the ranker has its own defaults)
     learning_rate: float = 2e-3
     batch_size: int = 16
     max_length: int = 384
     limit: int = 0  # only the first N problems of each set (0: all): quick runs and tests
     export: str = ""  # copy the last policy's weights and tokenizer here (e.g. "models/step-rocq")
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` with a one-line message."""
+        if self.policy not in ("ranker", "lm"):
+            raise ValueError(f"expert policy must be ranker or lm, not {self.policy!r}")
+        if self.rounds < 0 or self.workers < 1 or min(self.search_budget_s, self.eval_budget_s) <= 0:
+            raise ValueError("expert rounds must be >= 0, workers >= 1 and budgets positive")
 
 
 @dataclass
@@ -204,7 +218,7 @@ def load_settings(path: Path | None = None) -> Settings:
     if path is None:
         default = Path("prover.toml")
         if not default.is_file():
-            return settings
+            return _with_cli_preset(settings)
         path = default
     try:
         data = tomllib.loads(path.read_text())
@@ -216,5 +230,35 @@ def load_settings(path: Path | None = None) -> Settings:
         known = ("pool", "rocq", "lean", "generate", "selfplay", "expert")
         if section not in known or not isinstance(table, dict):
             raise ValueError(f"unknown config section [{section}] in {path}")
+        if section == "generate" and isinstance(table.get("preset"), str):
+            # The preset first, so that the settings written beside it override it.
+            _apply_preset(settings, table["preset"])
         _fill(getattr(settings, section), table, section)
+    return _with_cli_preset(settings)
+
+
+# A --preset flag: the command line wraps a command in ``cli_preset`` so that every settings load
+# of that command (some commands load settings themselves) gets it, after the file's settings.
+_CLI_PRESET: ContextVar[str | None] = ContextVar("cli_preset", default=None)
+
+
+@contextmanager
+def cli_preset(name: str | None) -> Iterator[None]:
+    token = _CLI_PRESET.set(name)
+    try:
+        yield
+    finally:
+        _CLI_PRESET.reset(token)
+
+
+def _with_cli_preset(settings: Settings) -> Settings:
+    name = _CLI_PRESET.get()
+    if name is not None:
+        _apply_preset(settings, name)
     return settings
+
+
+def _apply_preset(settings: Settings, name: str) -> None:
+    from prover.generate.presets import apply_preset
+
+    apply_preset(settings.generate, name)

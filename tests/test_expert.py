@@ -35,9 +35,10 @@ def test_a_renamed_copy_of_a_training_problem_is_refused_as_held_out() -> None:
 
 
 @pytest.mark.rocq
-def test_expert_iteration_round_trip_and_resume(rocq_pool, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("policy", ["ranker", "lm"])
+def test_expert_iteration_round_trip_and_resume(rocq_pool, tmp_path: Path, policy: str) -> None:  # type: ignore[no-untyped-def]
     config = ExpertSettings(workdir=str(tmp_path / "expert"), rounds=1, search_budget_s=3.0, eval_budget_s=3.0,
-                            epochs=2.0, limit=3, workers=2)
+                            epochs=2.0, limit=3, workers=2, policy=policy)
     expert = Expert(dataclasses.replace(config), rocq_pool, "test-identity", progress=None, root=REPO)
     rows = expert.run()
     assert [r.round for r in rows] == [0, 1]
@@ -45,6 +46,8 @@ def test_expert_iteration_round_trip_and_resume(rocq_pool, tmp_path: Path) -> No
     assert set(rows[0].baselines) == {"portfolio", "nearest_copy", "trivial"}
     assert rows[0].train_total == 6 and rows[0].heldout_total == 3
     assert (tmp_path / "expert" / "policy-1" / "train_result.json").is_file()
+    weights = "ranker.npz" if policy == "ranker" else "model.safetensors"
+    assert (tmp_path / "expert" / "policy-1" / weights).is_file()
     assert "| 1 | policy-1 |" in table(rows)
     # No held-out problem in any training record: every stored proof with steps is a training one.
     heldout = {p.key for p in expert.heldout}

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 BACKENDS = ("transformers", "openai", "vllm")
 FINISH_REASONS = ("stop", "length")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt", ".npz")
 
 
 class GenerationError(RuntimeError):
@@ -124,6 +124,7 @@ class GenerationConfig:
     gpu_memory_utilization: float = 0.85
     max_model_len: int | None = None
     # prompts and cache
+    preset: str | None = None  # a model-family preset (presets.py); sets templates, prompt_format, max_tokens
     templates: str = "default"  # a template set in prover/generate/templates/ or a TOML path
     prompt_format: str = "auto"  # "auto" (chat when the tokenizer has a template), "plain", "chat"
     cache_path: str | None = None  # SQLite completion cache; none when unset

@@ -136,11 +136,18 @@ class ModelPolicy:
         return found
 
 
-def load_policy(model: str, config: ModelPolicyConfig | None = None) -> ModelPolicy:
-    """The step-level policy of a local model directory or hub id (scoring through transformers on
-    the CPU; raises ``ValueError`` with one line when it cannot be loaded)."""
+def load_policy(model: str, config: ModelPolicyConfig | None = None) -> Policy:
+    """The step-level policy of a local folder or hub id: a trained ranker's folder
+    (``ranker.py``), else a causal LM scoring through transformers on the CPU. Raises
+    ``ValueError`` with one line when it cannot be loaded."""
+    from pathlib import Path
+
     from prover.generate.base import GenerationError
     from prover.generate.score import TransformersScorer
+    from prover.search.ranker import RankerPolicy, is_ranker
+
+    if is_ranker(model):
+        return RankerPolicy.load(Path(model))
 
     try:
         return ModelPolicy(TransformersScorer(model), config)

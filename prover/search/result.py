@@ -29,6 +29,7 @@ class Step:
     state: str
     tactic: str
     rule: str
+    candidates: tuple[tuple[str, str], ...] = ()  # (rule, tactic) of every candidate the state offered
 
 
 @dataclass

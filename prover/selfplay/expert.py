@@ -27,10 +27,11 @@ from prover.evaluate.engines import make_engine
 from prover.evaluate.run import EvalConfig, run_eval
 from prover.evaluate.store import EvalStore
 from prover.pool import CheckPool
+from prover.search.ranker import RANKER_FILE, RANKER_SETTINGS, RankerConfig, train_ranker
 from prover.selfplay.baselines import Baselines, measure_baselines, theorem_body
 from prover.train.learning import load_problems as load_seed_file
 from prover.train.sft import TrainConfig, train
-from prover.train.steps import StepRecord, init_step_model, records_from_detail, step_examples
+from prover.train.steps import StepRecord, init_step_model, rank_examples, records_from_detail, step_examples
 
 SEEDS_BENCH = Benchmark("rocq-seeds", "rocq", "data/rocq-seeds", "rocq-seeds/problems.jsonl", "jsonl",
                         None, {}, None, "the project's own seed problems")
@@ -108,6 +109,8 @@ class Expert:
         out = self.policy_dir(round_)
         if (out / "train_result.json").is_file():
             return out
+        if self.config.policy == "ranker":
+            return self.train_ranker(out, records)
         base = self.work / f"policy-{round_}-init"
         init_step_model(base, records, seed=self.config.seed)  # a fresh model on every round's union
         c = self.config
@@ -115,6 +118,16 @@ class Expert:
         train(examples, str(base), out, TrainConfig(epochs=c.epochs, learning_rate=c.learning_rate,
                                                     batch_size=c.batch_size, max_length=c.max_length,
                                                     seed=c.seed, warmup_ratio=0.05), resume=True)
+        return out
+
+    def train_ranker(self, out: Path, records: Sequence[StepRecord]) -> Path:
+        """A ranker trained from zero on every round's union (``train_result.json`` written last, so
+        a kill mid-way leaves a folder the next run retrains)."""
+        examples = rank_examples(records)
+        policy, numbers = train_ranker(examples, RankerConfig(seed=self.config.seed))
+        policy.save(out, {"problems": len({r.problem for r in records})})
+        (out / "train_result.json").write_text(json.dumps(numbers, indent=2) + "\n")
+        self.log(f"ranker {out.name}: {numbers}")
         return out
 
     def run(self, on_row: Callable[[RoundRow], None] | None = None) -> list[RoundRow]:
@@ -191,7 +204,7 @@ class Expert:
 
 
 _POLICY_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-                 "tokenizer_config.json", "train_result.json")
+                 "tokenizer_config.json", "train_result.json", RANKER_FILE, RANKER_SETTINGS)
 
 
 def export_policy(source: Path, target: Path, rows: Sequence[RoundRow]) -> None:
@@ -201,6 +214,7 @@ def export_policy(source: Path, target: Path, rows: Sequence[RoundRow]) -> None:
 
     target.mkdir(parents=True, exist_ok=True)
     for name in _POLICY_FILES:
+        (target / name).unlink(missing_ok=True)  # an LM's files beside a ranker's would be misread
         if (source / name).is_file():
             shutil.copy2(source / name, target / name)
     (target / "rounds.json").write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
@@ -248,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = settings.expert
     if args.rounds is not None:
         config.rounds = args.rounds
+    try:
+        config.validate()
+    except ValueError as exc:
+        print(f"prover expert: {exc}", file=sys.stderr)
+        return 2
     backend = get_backend("rocq", settings)
     with VerifierPool(backend, config.workers, settings.pool.limits()) as pool:
         expert = Expert(config, pool, backend.identity())

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prover.search.policy import tactic_completion
+from prover.search.ranker import RankExample
 from prover.train.examples import Example
 
 
@@ -25,11 +27,14 @@ class StepRecord:
     state: str
     tactic: str
     rule: str = ""
+    candidates: tuple[tuple[str, str], ...] = ()  # (rule, tactic) the search could take there
 
 
-def records_from_detail(problem: str, steps: Iterable[Mapping[str, str]]) -> list[StepRecord]:
-    """The step records of a search's JSON detail (``{"state", "tactic", "rule"}`` dicts)."""
-    return [StepRecord(problem, s["state"], s["tactic"], s.get("rule", "")) for s in steps]
+def records_from_detail(problem: str, steps: Iterable[Mapping[str, Any]]) -> list[StepRecord]:
+    """The step records of a search's JSON detail (``{"state", "tactic", "rule", "candidates"}``)."""
+    return [StepRecord(problem, s["state"], s["tactic"], s.get("rule", ""),
+                       tuple((str(r), str(t)) for r, t in s.get("candidates", ())))
+            for s in steps]
 
 
 def step_examples(records: Iterable[StepRecord]) -> list[Example]:
@@ -42,6 +47,24 @@ def step_examples(records: Iterable[StepRecord]) -> list[Example]:
             continue
         seen.add(key)
         examples.append(Example(record.state, tactic_completion(record.tactic, record.rule)))
+    return examples
+
+
+def rank_examples(records: Iterable[StepRecord]) -> list[RankExample]:
+    """One ranking example per distinct (state, tactic) whose state kept its candidates: the tactic
+    taken against every other candidate of that state."""
+    seen: set[tuple[str, str]] = set()
+    examples = []
+    for record in records:
+        key = (record.state, record.tactic)
+        if key in seen or not record.candidates:
+            continue
+        seen.add(key)
+        candidates = list(record.candidates)
+        taken = (record.rule, record.tactic)
+        if taken not in candidates:
+            candidates.append(taken)  # a tactic the model wrote, or one the table no longer offers
+        examples.append(RankExample(record.state, tuple(candidates), candidates.index(taken)))
     return examples
 
 

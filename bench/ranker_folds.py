@@ -1,0 +1,105 @@
+"""Does the ranker learn an order that carries over to problems it did not train on? Measured on the
+training pool only (never the held-out split): the proof steps of an expert-iteration store are
+split by problem into folds; a ranker trained on the other folds ranks each step's candidates,
+and the rank of the tactic the proof took is compared with its rank in the table's order.
+
+    python bench/ranker_folds.py --store runs/expert/eval.sqlite --seeds 0 1 2
+
+Prints, per training seed, the mean rank (1 = first) and the share ranked first, for the table and
+for the ranker, over every held-out fold; then mean ± spread over the seeds. No proof assistant runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from prover.search.ranker import RankerConfig, RankerPolicy, RankExample, train_ranker  # noqa: E402
+from prover.search.tactics import TABLE  # noqa: E402
+from prover.train.steps import rank_examples, records_from_detail  # noqa: E402
+
+# Base priorities of the argument rules (arguments.py adds 0.05 per position; the candidates'
+# stored order keeps that order).
+_ARGUMENT_PRIORITY = {"hint_sq": 2.0, "hint_sq_all": 1.9, "witness": 3.0, "witness_var": 3.2, "instance": 2.3,
+                      "rewrite_hyp": 1.8, "rewrite_hyp_back": 1.9, "model": 1.5}
+_PRIORITY = {**_ARGUMENT_PRIORITY, **{rule.name: rule.priority for rule in TABLE}}
+
+
+def table_rank(example: RankExample) -> int:
+    priorities = [_PRIORITY.get(rule, 3.0) for rule, _ in example.candidates]
+    order = sorted(range(len(priorities)), key=lambda i: (priorities[i], i))
+    return order.index(example.chosen) + 1
+
+
+def ranker_rank(policy: RankerPolicy, example: RankExample) -> int:
+    scores = policy.scores(example.state, example.candidates)
+    c = policy.config
+    logz = float(scores.max())
+    costs = [c.scale * (logz - float(s)) + c.table_weight * _PRIORITY.get(r, 3.0)
+             for (r, _), s in zip(example.candidates, scores, strict=True)]
+    order = sorted(range(len(costs)), key=lambda i: (costs[i], i))
+    return order.index(example.chosen) + 1
+
+
+def load_examples(store: Path, heldout_split: str) -> dict[str, list[RankExample]]:
+    by_problem: dict[str, list[RankExample]] = {}
+    with sqlite3.connect(store) as db:
+        runs = {h: json.loads(c) for h, c in db.execute("SELECT config_hash, config FROM runs")}
+        rows = db.execute("SELECT config_hash, problem, detail FROM samples WHERE proved").fetchall()
+        for digest, problem, detail in rows:
+            if runs[digest]["split"] == heldout_split or runs[digest]["engine"] != "portfolio":
+                continue  # the held-out split is never read; round 0's table searches only
+            records = records_from_detail(problem, json.loads(detail).get("steps", []))
+            by_problem.setdefault(problem, []).extend(rank_examples(records))
+    return {p: e for p, e in by_problem.items() if e}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", type=Path, default=REPO / "runs" / "expert" / "eval.sqlite",
+                        help="an expert-iteration eval.sqlite")
+    parser.add_argument("--heldout-split", default="test", help="the split never read (default test)")
+    parser.add_argument("--folds", type=int, default=5, help="problem folds (default 5)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="ranker training seeds")
+    args = parser.parse_args()
+    if not args.store.is_file():
+        print(f"ranker_folds: no store at {args.store}", file=sys.stderr)
+        return 2
+    by_problem = load_examples(args.store, args.heldout_split)
+    problems = sorted(by_problem)
+    print(f"{len(problems)} proved training problems, {sum(map(len, by_problem.values()))} ranked steps")
+    per_seed = []
+    for seed in args.seeds:
+        table_ranks: list[int] = []
+        ranks: list[int] = []
+        for fold in range(args.folds):
+            held = [p for i, p in enumerate(problems) if i % args.folds == fold]
+            train = [e for p in problems if p not in held for e in by_problem[p]]
+            policy, _ = train_ranker(train, RankerConfig(seed=seed))
+            for p in held:
+                for example in by_problem[p]:
+                    table_ranks.append(table_rank(example))
+                    ranks.append(ranker_rank(policy, example))
+        row = {"seed": seed, "table_mean_rank": statistics.mean(table_ranks),
+               "ranker_mean_rank": statistics.mean(ranks),
+               "table_top1": sum(r == 1 for r in table_ranks) / len(ranks),
+               "ranker_top1": sum(r == 1 for r in ranks) / len(ranks)}
+        per_seed.append(row)
+        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    for key in ("ranker_mean_rank", "ranker_top1"):
+        values = [r[key] for r in per_seed]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        print(f"{key}: {statistics.mean(values):.3f} ± {spread:.3f} over seeds {args.seeds}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
