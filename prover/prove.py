@@ -17,8 +17,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from prover.pool import CheckPool, VerifierPool
+from prover.itp.base import Backend
+from prover.pool import CheckPool
 from prover.search.correction import Correction
+from prover.search.language import search_language
 from prover.search.policy import Policy
 from prover.search.portfolio import SearchConfig
 from prover.search.result import Attempt, SearchResult
@@ -77,15 +79,16 @@ class Outcome:
 
 def prove_one(
     problem: Problem,
-    pool: VerifierPool,
+    pool: CheckPool,
     budget_s: float,
     start_from: str | None = None,
     stream: IO[str] | None = None,
     policy: Policy | None = None,
+    backend: Backend | None = None,
 ) -> Outcome:
-    """Tool correction of ``start_from`` first (when given), then the search with what is left of
-    the budget, ordered by ``policy`` (default: the table); ``stream`` receives one line per tactic
-    tried."""
+    """Tool correction of ``start_from`` first (when given; Rocq only), then the search with what is
+    left of the budget, in ``backend``'s goal session (default: Rocq's), ordered by ``policy``
+    (default: the table); ``stream`` receives one line per tactic tried."""
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="prover-prove-"))
     correction = None
@@ -98,7 +101,8 @@ def prove_one(
         if correction.repaired:
             return Outcome(problem.name, SearchResult(problem.name, time_s=0.0), correction)
     left = max(1.0, budget_s - (time.monotonic() - started))
-    result = prove(problem, pool, _search_config(left, policy), workdir / "search", _printer(stream))
+    config = search_config(left, policy, backend)
+    result = prove(problem, pool, config, workdir / "search", _printer(stream), backend)
     return Outcome(problem.name, result, correction)
 
 
@@ -135,17 +139,21 @@ def print_outcome(outcome: Outcome, as_json: bool, engine: str, budget_s: float)
         print(f"  {tactic}")
 
 
-def _search_config(budget_s: float, policy: Policy | None) -> SearchConfig:
-    """The search's settings: the table's order unless a step-level ``policy`` is given."""
-    config = SearchConfig(budget_s=budget_s)
+def search_config(
+    budget_s: float, policy: Policy | None = None, backend: Backend | None = None
+) -> SearchConfig:
+    """The search's settings for ``backend``'s language (default: Rocq's): the table's order unless a
+    step-level ``policy`` is given. ``ValueError`` for a backend with no goal-level session."""
+    language = search_language("rocq" if backend is None else backend.name)
+    config = SearchConfig(budget_s=budget_s, language=language)
     if policy is not None:
         config.policy = policy
     return config
 
 
 def prove_batch(
-    problems: list[Problem], pool: VerifierPool, budget_s: float, workers: int, out: IO[str], progress: bool,
-    policy: Policy | None = None,
+    problems: list[Problem], pool: CheckPool, budget_s: float, workers: int, out: IO[str], progress: bool,
+    policy: Policy | None = None, backend: Backend | None = None,
 ) -> int:
     """One JSON line per problem, in input order; returns how many were proved."""
     from prover.search.runner import prove_all
@@ -154,7 +162,8 @@ def prove_batch(
     proved = 0
     bar = tqdm(total=len(problems), unit="thm", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     with bar:
-        for result in prove_all(problems, pool, _search_config(budget_s, policy), workers):
+        config = search_config(budget_s, policy, backend)
+        for result in prove_all(problems, pool, config, workers, backend=backend):
             outcome = Outcome(result.name, result)
             out.write(json.dumps(outcome.to_json(engine, budget_s), ensure_ascii=False) + "\n")
             out.flush()

@@ -45,18 +45,32 @@ def _statement_problem(path: Path, language: str = "rocq") -> Problem:
 
 def _search_backend(args: argparse.Namespace, settings: Settings, path: Path | None) -> Backend:
     from prover.prove import EXTENSIONS
+    from prover.search.language import LANGUAGES
 
     name = args.backend or (EXTENSIONS.get(path.suffix) if path is not None else "rocq")
     if name is None:
         raise UsageError("cannot tell the proof assistant from the file name: pass --backend")
     # Whole proofs need no goal-level session, and the proof assistant only once a check starts.
-    whole = getattr(args, "engine", None) == "model"
-    if name != "rocq" and not whole:
+    engine = getattr(args, "engine", None)
+    whole = engine == "model"
+    if name not in LANGUAGES and not whole:
         raise UsageError(
-            f"proof search needs a goal-level session, which only the rocq backend has so far "
+            f"proof search needs a goal-level session, which only {' and '.join(LANGUAGES)} have so far "
             f"({name}: --engine model samples whole proofs on every backend; prover check checks one)"
         )
+    # Tool correction splits a Rocq proof file into sentences; no other language's splitter exists.
+    if name != "rocq" and (engine == "hybrid" or getattr(args, "start_from", None) is not None):
+        raise UsageError(
+            f"tool correction (--engine hybrid, --from) needs Rocq's proof splitting, which the {name} "
+            f"backend does not have yet (--engine portfolio, step or model work on {name})"
+        )
     return backend_from(name, settings, usable=not whole)
+
+
+def _unavailable(backend: Backend, exc: BackendUnavailable) -> UsageError:
+    """The one line a search ends with when its proof assistant turns out to be missing: that says
+    nothing about the statement, so it is exit 2, never "not proved"."""
+    return UsageError(f"backend {backend.name} is not usable here: {' '.join(str(exc).split())}")
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -75,16 +89,24 @@ def cmd_prove(args: argparse.Namespace) -> int:
         return _prove_with_model(args, settings, backend)
     policy = _step_policy(args)
     if args.batch is not None:
-        problems = [_batch_problem(line, n, args.batch.parent) for n, line in _lines(args.batch)]
+        base = args.batch.parent
+        problems = [_batch_problem(line, n, base, backend.name) for n, line in _lines(args.batch)]
         with VerifierPool(backend, settings.pool.workers, settings.pool.limits()) as pool:
-            prove_batch(problems, pool, args.budget, settings.pool.workers, sys.stdout, not args.quiet,
-                        policy)
+            try:
+                prove_batch(problems, RequireVerifier(pool), args.budget, settings.pool.workers, sys.stdout,
+                            not args.quiet, policy, backend)
+            except BackendUnavailable as exc:
+                raise _unavailable(backend, exc) from exc
         return 0
-    problem = _statement_problem(args.statement)
+    problem = _statement_problem(args.statement, backend.name)
     start_from = read_file(args.start_from) if args.start_from is not None else None
     with VerifierPool(backend, 1, settings.pool.limits()) as pool:
         stream = None if args.quiet else sys.stderr
-        outcome = prove_one(problem, pool, args.budget, start_from, stream, policy)
+        try:
+            outcome = prove_one(problem, RequireVerifier(pool), args.budget, start_from, stream, policy,
+                                backend)
+        except BackendUnavailable as exc:
+            raise _unavailable(backend, exc) from exc
     print_outcome(outcome, args.json, args.engine, args.budget)
     return 0 if outcome.proved else 1
 
@@ -166,8 +188,9 @@ def _lines(path: Path) -> list[tuple[int, str]]:
     return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
-def _batch_problem(line: str, number: int, base: Path) -> Problem:
+def _batch_problem(line: str, number: int, base: Path, language: str = "rocq") -> Problem:
     """A batch line {"id", "statement": PATH} or {"id", "statement_text": TEXT}."""
+    from prover.generate.lang import declared_name
     from prover.search.runner import theorem_name
 
     try:
@@ -175,7 +198,12 @@ def _batch_problem(line: str, number: int, base: Path) -> Problem:
         text = data.get("statement_text")
         if text is None:
             text = read_text(resolve(data["statement"], base, "statement"))
-        return Problem(str(data.get("id") or theorem_name(text)), text)
+        if data.get("id"):
+            return Problem(str(data["id"]), text)
+        if language == "rocq":
+            return Problem(theorem_name(text), text)
+        found = declared_name(language, text)
+        return Problem(found[0] if found else f"line-{number}", text)
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UsageError(f"batch line {number}: {exc}") from exc
 
@@ -184,25 +212,35 @@ def cmd_repl(args: argparse.Namespace) -> int:
     """An interactive proof shell."""
     import tempfile
 
-    from prover.repl import Shell, run
+    from prover.repl import SHELL_SYNTAX, Shell, run
+    from prover.search.language import search_language
     from prover.search.portfolio import SearchConfig, search
     from prover.search.runner import open_session
 
     settings = settings_from(args)
     backend = _search_backend(args, settings, args.file)
+    language = search_language(backend.name)
     workdir = Path(tempfile.mkdtemp(prefix="prover-repl-"))
     with VerifierPool(backend, 1, settings.pool.limits()) as pool:
+        checked = RequireVerifier(pool)
 
         def try_here(session: Any, statement: str, state: Any, budget: float) -> Any:
             def certify(proof: str) -> Verdict:
-                return pool.check(CheckRequest(proof, statement))
+                return checked.check(CheckRequest(proof, statement))
 
-            return search(session, statement, "", SearchConfig(budget_s=budget), certify, start=state)
+            config = SearchConfig(budget_s=budget, language=language)
+            return search(session, statement, "", config, certify, start=state)
 
-        shell = Shell(lambda text: open_session(text, workdir), pool.check, try_here)
-        if args.file is not None:
-            print(shell.open(read_file(args.file)))
-        run(shell)
+        def opened(text: str) -> Any:
+            return open_session(text, workdir, backend=backend, limits=pool.limits)
+
+        shell = Shell(opened, checked.check, try_here, syntax=SHELL_SYNTAX[language.name])
+        try:
+            if args.file is not None:
+                print(shell.open(read_file(args.file)))
+            run(shell)
+        except BackendUnavailable as exc:
+            raise _unavailable(backend, exc) from exc
     return 0
 
 
@@ -212,8 +250,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "prove",
         parents=[common],
         help="search for a proof of a statement (or a JSONL batch)",
-        description="Search for a proof with the portfolio engine, or sample proofs from a model "
-        "(--engine model, hybrid); every proof is certified by the verifier pool. Prints the "
+        description="Search for a proof with the portfolio engine in a goal-level session (Rocq, Lean), "
+        "or sample proofs from a model (--engine model on every backend, hybrid on Rocq); every proof "
+        "is certified by the verifier pool. Prints the "
         "complete proof file and exits 0, or the best partial attempt (model: a summary) and exits 1; "
         "2 for bad input. What the engine tries streams to stderr. Sampling settings come from the "
         "[generate] section of the settings file; the flags override them.",
@@ -268,7 +307,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="PROOF_FILE",
         help="a failing proof to repair first by tool correction (failing automation steps are "
-        "replaced by portfolio search from the goals at that point)",
+        "replaced by portfolio search from the goals at that point; Rocq only)",
     )
     prove.add_argument(
         "--batch",
@@ -296,7 +335,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="an interactive proof shell (step tactics, see goals, undo, try, save)",
         description="Load or paste a statement, step tactics and see the goals, undo, let the "
         "portfolio engine try the current goal, and save the proof once the verifier pool certified "
-        "it. Type help inside for the commands.",
+        "it. Rocq tactics end with a period; on Lean any line that is no command is a tactic. Type "
+        "help inside for the commands.",
     )
     repl.add_argument("file", nargs="?", type=Path, metavar="FILE", help="a statement to open at start")
     repl.add_argument(

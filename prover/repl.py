@@ -4,6 +4,9 @@ Load or paste a statement, step tactics and see the goals, undo, ask the portfol
 the current goal, and ``save`` the proof once the verifier pool has certified it. The shell's state
 is a stack of proof states: undo pops it, so going back costs nothing but a replay in the session.
 
+Rocq and Lean sessions alike: a ``ShellSyntax`` says how a tactic line looks (Rocq's end with a
+period; Lean's have no terminator, so any line that is not a shell command is a tactic).
+
 The command logic (``Shell.handle``) is plain text in, text out, so it is tested without a terminal;
 ``run`` adds the terminal (history, completion of tactic and command names) with prompt_toolkit
 when the input is a terminal, and reads plain lines otherwise (``prover repl < script``).
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.itp.base import CheckRequest, Verdict
+from prover.itp.base import BackendUnavailable, CheckRequest, Verdict
 from prover.itp.goals import GoalSession, Outcome, ProofState
 from prover.search.result import SearchResult
 
@@ -47,6 +50,28 @@ TACTICS = (
     "congruence", "omega", "sauto", "hammer", "assumption", "contradiction", "exfalso", "norm_num",
     "compute", "vm_compute", "specialize", "pose", "set", "replace", "trivial", "constructor",
 )  # fmt: skip
+LEAN_TACTICS = (
+    "intro", "intros", "constructor", "exact", "apply", "refine", "use", "obtain", "rcases", "cases",
+    "induction", "rw", "simp", "simp_all", "norm_num", "ring", "ring_nf", "field_simp", "linarith",
+    "nlinarith", "positivity", "omega", "decide", "aesop", "rfl", "have", "calc", "by_contra",
+    "push_neg", "exact?", "left", "right", "exfalso", "contradiction", "assumption", "unfold",
+    "all_goals", "any_goals", "first", "try", "gcongr", "interval_cases",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShellSyntax:
+    """How the shell tells a tactic line from a command line, for one proof assistant."""
+
+    period: bool  # a tactic ends with a period (Rocq); otherwise any line that is no command is one
+    comments: tuple[str, ...]  # line starts the shell skips
+    tactics: tuple[str, ...]  # completion words
+    example: str  # a one-line statement, for the help text
+
+
+ROCQ_SHELL = ShellSyntax(True, ("(*",), TACTICS, "Theorem t (n : nat) : n + 0 = n.")
+LEAN_SHELL = ShellSyntax(False, ("--", "/-"), LEAN_TACTICS, "theorem t (n : ℕ) : n + 0 = n := by sorry")
+SHELL_SYNTAX = {"rocq": ROCQ_SHELL, "lean": LEAN_SHELL}
 
 
 def format_goals(state: ProofState) -> str:
@@ -72,6 +97,7 @@ class Shell:
     statement: str | None = None
     states: list[ProofState] = field(default_factory=list)
     done: bool = False
+    syntax: ShellSyntax = ROCQ_SHELL
 
     @property
     def state(self) -> ProofState | None:
@@ -80,13 +106,11 @@ class Shell:
     def handle(self, line: str) -> str:
         """Run one input line; returns what to print."""
         line = line.strip()
-        if not line or line.startswith("(*"):
+        if not line or line.startswith(self.syntax.comments):
             return ""
         word, _, rest = line.partition(" ")
         rest = rest.strip()
-        if line.endswith(".") and word not in ("state",):
-            return self._tactic(line)
-        command = {
+        commands: dict[str, Callable[[str], str]] = {
             "load": self._load,
             "state": self._state,
             "undo": self._undo,
@@ -97,10 +121,22 @@ class Shell:
             "help": lambda _: self._help(),
             "quit": self._quit,
             "exit": self._quit,
-        }.get(word)
+        }
+        if self._is_tactic(line, word, rest, commands):
+            return self._tactic(line)
+        command = commands.get(word)
         if command is None:
             return f"unknown command {word!r}: a tactic ends with a period; `help` lists the commands"
         return command(rest)
+
+    def _is_tactic(self, line: str, word: str, rest: str, commands: dict[str, Callable[[str], str]]) -> bool:
+        if self.syntax.period:
+            return line.endswith(".") and word != "state"
+        # Lean tactics have no terminator. `try` is also Lean's combinator: `try simp` is a tactic,
+        # `try` alone or with a number of seconds the shell's command.
+        if word == "try":
+            return bool(rest) and not rest.replace(".", "", 1).isdigit()
+        return word not in commands
 
     # -- statements ------------------------------------------------------------------------------
 
@@ -120,6 +156,8 @@ class Shell:
     def open(self, statement: str) -> str:
         try:
             session = self.open_session(statement)
+        except BackendUnavailable:
+            raise  # not the statement's fault: the caller says what to install
         except (ValueError, RuntimeError) as exc:
             return f"cannot open the statement: {exc}"
         self.close()
@@ -209,7 +247,12 @@ class Shell:
         return f"certified by the verifier pool; written to {path}"
 
     def _help(self) -> str:
-        return "\n".join(f"  {usage:<16} {what}" for usage, what in COMMANDS.items())
+        rows = dict(COMMANDS)
+        rows["state TEXT"] = f"open a statement typed on one line, e.g. state {self.syntax.example}"
+        if not self.syntax.period:
+            del rows["TACTIC."]
+            rows = {"TACTIC": "run one tactic on the current goals (any line that is no command)", **rows}
+        return "\n".join(f"  {usage:<16} {what}" for usage, what in rows.items())
 
     def _quit(self, _: str) -> str:
         self.done = True
@@ -223,8 +266,10 @@ class Shell:
 
 def run(shell: Shell, prompt: str = "prover> ") -> None:
     """The read-eval-print loop: prompt_toolkit on a terminal, plain lines otherwise."""
-    read = _terminal_reader(prompt) if sys.stdin.isatty() and sys.stdout.isatty() else _line_reader()
-    print("prover repl: `help` lists the commands; a tactic ends with a period.")
+    words = shell.syntax.tactics
+    read = _terminal_reader(prompt, words) if sys.stdin.isatty() and sys.stdout.isatty() else _line_reader()
+    tactic = "a tactic ends with a period" if shell.syntax.period else "any other line is a tactic"
+    print(f"prover repl: `help` lists the commands; {tactic}.")
     if shell.state is not None:
         print(format_goals(shell.state))
     try:
@@ -252,12 +297,12 @@ def _line_reader() -> Callable[[], str]:
     return read
 
 
-def _terminal_reader(prompt: str) -> Callable[[], str]:
+def _terminal_reader(prompt: str, tactics: tuple[str, ...] = TACTICS) -> Callable[[], str]:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.completion import WordCompleter
     from prompt_toolkit.history import InMemoryHistory
 
-    words = sorted({*TACTICS, *(usage.split()[0] for usage in COMMANDS if usage[0].islower())})
+    words = sorted({*tactics, *(usage.split()[0] for usage in COMMANDS if usage[0].islower())})
     session: PromptSession[str] = PromptSession(
         history=InMemoryHistory(), completer=WordCompleter(words, sentence=True)
     )

@@ -67,13 +67,13 @@ def test_prove_batch(tmp_path: Path) -> None:
     "args, message",
     [
         (["prove", "missing.v"], "no such file"),
-        (["prove", "s.lean"], "only the rocq backend"),
+        (["prove", "s.thy"], "goal-level session, which only rocq and lean have so far"),
         (["prove", "s.v", "--budget", "0"], "--budget must be positive"),
         (["prove"], "give either STATEMENT_FILE or --batch"),
     ],
 )
 def test_prove_bad_input_is_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
     (tmp_path / "s.v").write_text(STATEMENT)
-    (tmp_path / "s.lean").write_text("theorem x : 1 = 1 := by sorry\n")
+    (tmp_path / "s.thy").write_text('theory s imports Main begin\nlemma x: "1 = (1::nat)" sorry\nend\n')
     done = prover(*args, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

@@ -1,8 +1,8 @@
 """Whole-proof engines on every backend: ``prover eval --engine model`` on the Lean and Isabelle
 benchmarks and ``prover prove X.lean --engine model`` sample, extract and statically check, and stop
 only where a check needs the missing proof assistant — one line saying what to install, exit 2 —
-while the search engines still refuse them (no goal-level session). ``--max-tokens`` on ``eval``,
-``prove`` and ``selfplay``.
+while ``eval``'s search engines still refuse them (no goal-level session there yet; ``prove`` and
+``repl`` on Lean: tests/test_lean_cli.py). ``--max-tokens`` on ``eval``, ``prove`` and ``selfplay``.
 
 The proof assistants are made unavailable on purpose (a Lean project folder that does not exist, an
 Isabelle executable that does not exist), so the tests say the same wherever they run. The model's
@@ -148,8 +148,8 @@ def test_prove_lean_file_with_a_statically_refused_answer_is_not_proved(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--engine", "hybrid", "--model", "m"], "goal-level session"),
-        ([], "goal-level session"),
+        (["--engine", "hybrid", "--model", "m"], "tool correction (--engine hybrid, --from) needs Rocq"),
+        ([], "backend lean is not usable here: Lean backend unavailable: Lean project not found"),
         (["--engine", "model", "--model", "m", "--max-tokens", "0"], "--max-tokens must be at least 1"),
     ],
 )

@@ -25,25 +25,24 @@ from dataclasses import dataclass, field
 
 from prover.itp.base import Verdict
 from prover.itp.goals import GoalSession, Outcome, ProofState
-from prover.search.arguments import argument_candidates
+from prover.search.language import ROCQ, SearchLanguage
 from prover.search.policy import MODEL_RULE, Policy, TablePolicy, state_prompt
 from prover.search.result import Attempt, SearchResult, Step
-from prover.search.shape import Shape, shape_of, statement_definitions, statement_features
-from prover.search.tactics import TABLE, Rule, proposals
+from prover.search.shape import Shape
+from prover.search.tactics import Rule, proposals
 
 Certify = Callable[[str], Verdict]
 
 # Bumped whenever the candidates or the order change: an eval run's settings include it, so a run
 # resumed after such a change starts afresh instead of mixing two searches.
 SEARCH_VERSION = 2
-_FIRST_TRY_S = 1.5  # the limit of a tactic's first try; a timeout earns one longer retry later
 _RETRY_PENALTY = 2.5
 
 
 @dataclass
 class SearchConfig:
     budget_s: float = 30.0
-    table: tuple[Rule, ...] = TABLE
+    table: tuple[Rule, ...] = ()  # (): the language's own table
     max_depth: int = 10
     max_norm_rounds: int = 6
     # Done when the focused goals are closed, even if unfocused ones remain (repairing one branch
@@ -51,6 +50,11 @@ class SearchConfig:
     focus_only: bool = False
     policy: Policy = field(default_factory=TablePolicy)
     arguments: bool = True  # tactics with arguments from the goal's terms (arguments.py)
+    # The proof assistant's tactic language: its table, goal reader, first-try limit (language.py).
+    language: SearchLanguage = ROCQ
+
+    def __post_init__(self) -> None:
+        self.table = self.table or self.language.table
 
 
 @dataclass(order=True)
@@ -77,8 +81,8 @@ class _Search:
         self.config = config
         self.result = result
         self.certify = certify
-        self.features = statement_features(statement)
-        self.definitions = statement_definitions(statement)
+        self.features = config.language.statement_features(statement)
+        self.definitions = config.language.statement_definitions(statement)
         self.deadline = time.monotonic() + config.budget_s
         self.seen: set[str] = set()
         self.queue: list[_Edge] = []
@@ -88,13 +92,13 @@ class _Search:
         return self.deadline - time.monotonic()
 
     def shape(self, state: ProofState) -> Shape:
-        return shape_of(state.goals[0], self.features, self.definitions)
+        return self.config.language.shape(state.goals[0], self.features, self.definitions)
 
     def run_step(self, node: ProofState, rule: Rule, tactic: str, timeout_s: float) -> ProofState | None:
         """One tactic on ``node``; the new state when it ran and changed something."""
         text = tactic
         if rule.kind == "close" and len(node.goals) > 1:
-            text = f"all: try ({tactic.rstrip('.')})."  # a closer that fits one goal often fits all
+            text = self.config.language.every_goal(tactic)  # a closer that fits one goal often fits all
         outcome = self.session.step(node, text, max(0.5, min(timeout_s, self.left())))
         state = outcome.state
         label = str(outcome.outcome)
@@ -162,7 +166,7 @@ class _Search:
         shape = self.shape(state)
         found = [(r, tactic) for r, tactic in proposals(shape, self.config.table) if r.kind != "norm"]
         if self.config.arguments:
-            found += argument_candidates(shape, state.goals[0])
+            found += self.config.language.arguments(shape, state.goals[0])
         known = {tactic for _, tactic in found}
         found += [(MODEL_RULE, t) for t in self.config.policy.propose(state) if t not in known]
         return found
@@ -183,7 +187,8 @@ class _Search:
         for (rule, tactic), step_cost in zip(candidates, self.config.policy.costs(state, candidates),
                                              strict=True):
             edge = _Edge(cost + step_cost, next(self.counter), state, cost, rule, tactic,
-                         min(rule.timeout_s, _FIRST_TRY_S), step_cost, path=path, trail=trail)
+                         min(rule.timeout_s, self.config.language.first_try_s), step_cost, path=path,
+                         trail=trail)
             heapq.heappush(self.queue, edge)
         return False
 

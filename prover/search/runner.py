@@ -1,7 +1,9 @@
 """Running the search over many statements with N workers, each proof certified by the verifier pool.
 
-Each worker thread owns one goal session at a time (a coqidetop process: the heavy work happens
-there, so threads suffice); the pool's own sessions certify what the workers find.
+Each worker thread owns one goal session at a time (a coqidetop or Lean REPL process: the heavy
+work happens there, so threads suffice); the pool's own sessions certify what the workers find.
+Which session a statement gets is the backend's: ``open_session`` dispatches on it, and the
+search's ``SearchConfig.language`` must be the same proof assistant's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.itp.base import CheckRequest, Verdict
+from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, Verdict
+from prover.itp.goals import GoalSession
 from prover.itp.rocq.goals import RocqGoalSession
 from prover.itp.rocq.text import parse_statement
 from prover.pool import CheckPool
@@ -51,7 +54,32 @@ class Problem:
 
 
 def open_session(
-    statement: str, workdir: Path, preamble: Sequence[str] = (), theorem: str | None = None
+    statement: str,
+    workdir: Path,
+    preamble: Sequence[str] = (),
+    theorem: str | None = None,
+    backend: Backend | None = None,
+    limits: Limits | None = None,
+) -> GoalSession:
+    """A goal session on ``statement`` for ``backend`` (default: Rocq's). ``RuntimeError`` or
+    ``ValueError`` when the statement cannot be opened; ``BackendUnavailable`` when the proof
+    assistant is not installed. ``limits``: the pool's (memory), for a Lean REPL."""
+    name = "rocq" if backend is None else backend.name
+    if name == "rocq":
+        return _open_rocq(statement, workdir, preamble, theorem)
+    if name == "lean":
+        from prover.itp.lean.backend import LeanBackend
+        from prover.itp.lean.goals import open_lean_goal_session
+
+        if preamble or theorem is not None:  # only tool correction asks, and it splits Rocq proofs
+            raise ValueError("a Lean goal session opens the statement itself: no preamble")
+        config = backend.config if isinstance(backend, LeanBackend) else None
+        return open_lean_goal_session(statement, config, workdir, limits)
+    raise ValueError(f"proof search needs a goal-level session, which the {name} backend does not have")
+
+
+def _open_rocq(
+    statement: str, workdir: Path, preamble: Sequence[str], theorem: str | None
 ) -> RocqGoalSession:
     """A session with the tactic libraries imported; fewer imports when a library clashes with the
     statement's header (then the tactics needing it simply fail). ``preamble`` and ``theorem`` are
@@ -77,7 +105,7 @@ def repair(
     ``verdict``: the pool's verdict on ``proof`` when the caller has it already."""
     name = theorem_name(problem.statement)
 
-    def open_at(prefix: str, preamble: Sequence[str]) -> RocqGoalSession:
+    def open_at(prefix: str, preamble: Sequence[str]) -> GoalSession:
         return open_session(prefix, workdir, preamble, name)
 
     return correct(proof, problem.statement, name, pool.check, open_at, budget_s, first=verdict)
@@ -94,14 +122,23 @@ def prove(
     config: SearchConfig,
     workdir: Path,
     on_attempt: Callable[[Attempt], None] | None = None,
+    backend: Backend | None = None,
 ) -> SearchResult:
+    """Search for a proof of one statement in ``backend``'s goal session (default: Rocq's), every
+    finished path certified by ``pool``; ``BackendUnavailable`` when the proof assistant is missing
+    (that says nothing about the statement, so it is never a "not proved" result)."""
     started = time.monotonic()
+    name = "rocq" if backend is None else backend.name
+    if config.language.name != name:
+        raise ValueError(f"a {config.language.name} search cannot run in a {name} goal session")
 
     def certify(proof: str) -> Verdict:
         return pool.check(CheckRequest(proof, problem.statement))
 
     try:
-        session = open_session(problem.statement, workdir)
+        session = open_session(problem.statement, workdir, backend=backend, limits=pool.limits)
+    except BackendUnavailable:
+        raise
     except (RuntimeError, ValueError) as exc:
         return SearchResult(problem.name, error=str(exc)[:500], time_s=time.monotonic() - started)
     try:
@@ -121,12 +158,14 @@ def prove_all(
     config: SearchConfig,
     workers: int = 2,
     on_result: Callable[[SearchResult], None] | None = None,
+    backend: Backend | None = None,
 ) -> Iterator[SearchResult]:
-    """Results in input order (each worker proves one statement at a time)."""
+    """Results in input order (each worker proves one statement at a time, in ``backend``'s goal
+    session: default Rocq's)."""
     dirs = WorkerDirs("prover-search-")
 
     def job(problem: Problem) -> SearchResult:
-        result = prove(problem, pool, config, dirs.mine())
+        result = prove(problem, pool, config, dirs.mine(), backend=backend)
         if on_result is not None:
             on_result(result)
         return result
