@@ -295,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_selfplay_parser(sub, common)
     add_store_parser(sub, common)
+    for name in ("prove", "eval", "selfplay"):  # the commands that configure model generation
+        _add_preset_flag(sub.choices[name])
 
     report = sub.add_parser("report", help="summarize a JSONL file of batch verdicts as a table")
     report.add_argument(
@@ -308,6 +310,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(func=cmd_report)
     return parser
+
+
+def _add_preset_flag(parser: argparse.ArgumentParser) -> None:
+    """``--preset NAME`` on a command that generates with a model: the command runs with every
+    settings load it makes (``prover.config.cli_preset``) taking the preset after the file."""
+    from prover.generate.presets import preset_help
+
+    parser.add_argument("--preset", metavar="NAME", help=preset_help())
+    func = parser.get_default("func")
+
+    def with_preset(args: argparse.Namespace) -> int:
+        from prover.config import cli_preset
+        from prover.generate.presets import get_preset
+
+        name = getattr(args, "preset", None)
+        if name is not None:
+            try:
+                get_preset(name)
+            except ValueError as exc:
+                raise UsageError(f"--preset: {exc}") from exc
+        with cli_preset(name):
+            code: int = func(args)
+        return code
+
+    parser.set_defaults(func=with_preset)
 
 
 def _quiet_libraries() -> None:

@@ -138,7 +138,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _config(
-    args: argparse.Namespace, workers: int, default_model: str | None, default_max_tokens: int
+    args: argparse.Namespace, workers: int, default_model: str | None, default_max_tokens: int,
+    prompts: str | None = None,
 ) -> Any:
     from prover.evaluate.engines import MODEL_ENGINES
     from prover.evaluate.run import EvalConfig
@@ -154,7 +155,7 @@ def _config(
     config = EvalConfig(
         benchmark=args.benchmark, split=args.split, ks=ks, n=args.n, engine=args.engine, model=model,
         temperature=args.temperature, rounds=args.rounds, max_tokens=max_tokens,
-        seeds=tuple(args.seeds or (0,)),
+        prompts=prompts if args.engine in MODEL_ENGINES else None, seeds=tuple(args.seeds or (0,)),
         budget_s=args.budget, workers=workers, limit=args.limit, only=args.only,
     )
     if config.temperature is not None and config.engine == "portfolio":
@@ -179,7 +180,10 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(getattr(args, "config", None))
     workers = args.workers if args.workers is not None else settings.pool.workers
-    config = _config(args, workers, settings.generate.model, settings.generate.max_tokens)
+    gen = settings.generate
+    default_prompts = (gen.templates, gen.prompt_format) == ("default", "auto")
+    prompts = None if default_prompts else f"{gen.templates}/{gen.prompt_format}"
+    config = _config(args, workers, gen.model, gen.max_tokens, prompts)
     if args.timeout_s is not None:
         if args.timeout_s <= 0:
             raise EvalUsageError("--timeout must be positive")

@@ -43,6 +43,9 @@ class EvalConfig:
     temperature: float | None = None  # None for the deterministic portfolio
     rounds: int = 0  # a model engine's revision rounds per sample (conjecture correction)
     max_tokens: int | None = None  # a model engine's most tokens per sampled proof (None: no model)
+    # a model engine's prompts when not the defaults: "TEMPLATES/PROMPT_FORMAT" (a preset's name is its
+    # template set), so that samples of another prompt never resume into this run
+    prompts: str | None = None
     seeds: tuple[int, ...] = (0,)
     budget_s: float = 60.0
     workers: int = 2
@@ -96,6 +99,8 @@ class EvalConfig:
         if self.engine in MODEL_ENGINES:  # (kept out of portfolio runs so their hashes stay put)
             config["rounds"] = self.rounds
             config["max_tokens"] = self.max_tokens
+            if self.prompts is not None:  # (absent for the default prompts: their hashes stay put)
+                config["prompts"] = self.prompts
         if self.engine in ("portfolio", "step"):
             from prover.search.portfolio import SEARCH_VERSION
 

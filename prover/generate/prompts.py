@@ -6,7 +6,9 @@ DeepSeek-Prover and TheoremLlama do), ``conjecturer`` (a proved theorem, its pro
 written as comments at their lines, plus the error list → a revised proof: Lyra's conjecture
 correction). Template sets live in ``templates/*.toml`` (``default`` for instruction-following
 models, ``completion`` for base models that only continue code); a path to another TOML file works
-too, so a model family gets its own wording without code changes.
+too, so a model family gets its own wording without code changes. A set with a ``[preset]`` table
+is a model-family preset (``presets.py``): the published prompt of one prover family; roles the
+family published no prompt for come from the set its ``base`` names.
 
 A ``Prompt`` renders as plain text or through the tokenizer's ``apply_chat_template`` when the model
 has a chat template. The answer starts with ``Prompt.response`` (typically an opened code fence and
@@ -39,6 +41,9 @@ class Prompt:
     user: str
     response: str  # the start of the answer; the model continues it
     stop: tuple[str, ...]
+    # The chat template's ``enable_thinking`` (Qwen3-style templates read it; others ignore unknown
+    # variables); None: not passed, the template's own default.
+    thinking: bool | None = None
 
     def plain(self) -> str:
         """The prompt as one text, for models without a chat template."""
@@ -51,11 +56,13 @@ class Prompt:
         turn."""
         system = [{"role": "system", "content": self.system}] if self.system.strip() else []
         user = [{"role": "user", "content": self.user}]
+        extra = {} if self.thinking is None else {"enable_thinking": self.thinking}
         try:
-            text = tokenizer.apply_chat_template(system + user, tokenize=False, add_generation_prompt=True)
+            text = tokenizer.apply_chat_template(system + user, tokenize=False, add_generation_prompt=True,
+                                                 **extra)
         except Exception:  # jinja2 raises TemplateError for "system role not supported"
             merged = [{"role": "user", "content": "\n\n".join(m["content"] for m in system + user)}]
-            text = tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+            text = tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True, **extra)
         return str(text) + self.response
 
     def render(self, tokenizer: Any | None = None, fmt: str = "auto") -> str:
@@ -104,7 +111,9 @@ class Templates:
         stop = table.get("stop", [])
         if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
             raise ValueError(f"template set {self.source}: [{role}] stop must be a list of strings")
-        return Prompt(fill(table["system"]), fill(table["user"]), fill(table["response"]), tuple(stop))
+        thinking = self.data.get("preset", {}).get("thinking")
+        return Prompt(fill(table["system"]), fill(table["user"]), fill(table["response"]), tuple(stop),
+                      thinking if isinstance(thinking, bool) else None)
 
 
 def load_templates(name: str = "default") -> Templates:
@@ -121,9 +130,27 @@ def load_templates(name: str = "default") -> Templates:
             raise ValueError(f"no template set {name!r} (shipped: {', '.join(shipped_sets())})")
         text = shipped.read_text()
     try:
-        return Templates(tomllib.loads(text), name)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"templates {name} are not valid TOML: {exc}") from exc
+    base = data.get("preset", {}).get("base")
+    if isinstance(base, str) and base != name:
+        data = _inherit(data, load_templates(base).data)
+    return Templates(data, name)
+
+
+def _inherit(data: dict[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the roles it does not define taken from ``base``, with their per-language
+    overrides: a preset writes only the prompts its model family published."""
+    merged = dict(data)
+    for role in ROLES:
+        if role in data:
+            continue
+        merged[role] = base[role]
+        for lang, table in base.items():
+            if isinstance(table, dict) and role in table and lang not in ROLES and lang != "preset":
+                merged[lang] = {**merged.get(lang, {}), role: table[role]}
+    return merged
 
 
 def shipped_sets() -> list[str]:
@@ -141,8 +168,15 @@ def prover_prompt(templates: Templates, lang: str, statement: str, informal: str
                   sketch: bool = False) -> Prompt:
     """Ask for a whole proof of ``statement`` (a statement file ending in its placeholder)."""
     text, comment = _informal(lang, informal)
-    values = {"statement": statement.strip(), "stub": split_statement(lang, statement).stub,
-              "informal": text, "comment_informal": comment}
+    split = split_statement(lang, statement)
+    # {header} and {declaration} (the theorem up to where its proof goes, no newline after it) let a
+    # preset lay the statement out as its family's published prompt does; {problem} is the informal
+    # statement as given, {informal_doc} it as a Lean doc comment (DeepSeek's informal_prefix).
+    values = {"statement": statement.strip(), "stub": split.stub, "informal": text,
+              "comment_informal": comment, "header": split.header,
+              "declaration": split.stub[len(split.header):].rstrip(),
+              "problem": (informal or "").strip(),
+              "informal_doc": f"/-- {informal.strip()}-/\n" if informal and lang == "lean" else ""}
     return templates.prompt(lang, "prover_sketch" if sketch else "prover", values)
 
 
