@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # with tool correction of the sampled proofs' failing steps first
 ENGINES = ("portfolio", "model", "hybrid")
 EXTENSIONS = {".v": "rocq", ".lean": "lean", ".thy": "isabelle"}
+_COMMENTS = {"rocq": ("(*", "*)"), "lean": ("/-", "-/"), "isabelle": ("(*", "*)")}
 
 
 @dataclass
@@ -123,7 +124,12 @@ def _printer(stream: IO[str] | None) -> Any:
     return show
 
 
-def print_outcome(outcome: Outcome, as_json: bool, engine: str, budget_s: float) -> None:
+def print_outcome(
+    outcome: Outcome, as_json: bool, engine: str, budget_s: float, language: str = "rocq"
+) -> None:
+    """The proof file, or why not as a comment of ``language`` (the output stays a file its proof
+    assistant reads)."""
+    start, end = _COMMENTS.get(language, _COMMENTS["rocq"])
     if as_json:
         print(json.dumps(outcome.to_json(engine, budget_s), ensure_ascii=False))
         return
@@ -132,9 +138,10 @@ def print_outcome(outcome: Outcome, as_json: bool, engine: str, budget_s: float)
         return
     search = outcome.search
     if search.error:
-        print(f"(* not proved: {search.error} *)")
+        print(f"{start} not proved: {search.error} {end}")
         return
-    print(f"(* not proved within {budget_s:g} s; best partial attempt, {search.goals_left} goal(s) left: *)")
+    left = search.goals_left
+    print(f"{start} not proved within {budget_s:g} s; best partial attempt, {left} goal(s) left: {end}")
     for tactic in search.partial:
         print(f"  {tactic}")
 

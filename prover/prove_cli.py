@@ -107,7 +107,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
                                 backend)
         except BackendUnavailable as exc:
             raise _unavailable(backend, exc) from exc
-    print_outcome(outcome, args.json, args.engine, args.budget)
+    print_outcome(outcome, args.json, args.engine, args.budget, backend.name)
     return 0 if outcome.proved else 1
 
 

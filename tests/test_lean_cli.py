@@ -65,6 +65,15 @@ def test_prove_lean_file_searches_in_the_lean_goal_session(
     assert {r["proofState"] for r in tactics} == {0}
 
 
+def test_prove_lean_file_says_not_proved_in_a_lean_comment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    statement, _ = use_standin(monkeypatch, tmp_path, "Mathlib/pickle")
+    assert cli.main(["prove", str(statement), "--budget", "60", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("/- not proved within 60 s; best partial attempt, 1 goal(s) left: -/")
+
+
 def test_repl_lean_file_steps_undoes_and_tries_in_the_lean_goal_session(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
