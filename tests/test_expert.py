@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,23 @@ def test_expert_iteration_round_trip_and_resume(rocq_pool, tmp_path: Path, polic
         after = db.execute("SELECT count(*), group_concat(invocation) FROM samples").fetchone()
     assert after == before
     assert [dataclasses.replace(r, wall_s=0) for r in again] == [dataclasses.replace(r, wall_s=0) for r in rows]
+
+
+def _selfplay_step(tmp_path: Path, config: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "expert.toml").write_text(config)
+    return subprocess.run([sys.executable, "-m", "prover", "selfplay", "--engine", "step", "--config",
+                           str(tmp_path / "expert.toml"), "--workdir", str(tmp_path / "run"), "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+
+
+@pytest.mark.rocq
+def test_selfplay_engine_step_runs_expert_iteration(tmp_path: Path) -> None:
+    """``prover selfplay --engine step`` from another folder: the [expert] table, the command line's
+    workdir, the per-round table on stdout; a bad [expert] setting is one line and exit 2."""
+    run = _selfplay_step(tmp_path, "[expert]\nrounds = 1\nlimit = 2\nsearch_budget_s = 3.0\n"
+                                   "eval_budget_s = 3.0\n")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| 0 | table |" in run.stdout and "| 1 | policy-1 |" in run.stdout
+    assert (tmp_path / "run" / "policy-1" / "ranker.npz").is_file()
+    bad = _selfplay_step(tmp_path, '[expert]\npolicy = "gpt"\n')
+    assert bad.returncode == 2 and "ranker or lm" in bad.stderr and "Traceback" not in bad.stderr

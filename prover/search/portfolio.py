@@ -35,7 +35,7 @@ Certify = Callable[[str], Verdict]
 
 # Bumped whenever the candidates or the order change: an eval run's settings include it, so a run
 # resumed after such a change starts afresh instead of mixing two searches.
-SEARCH_VERSION = 2
+SEARCH_VERSION = 3
 _RETRY_PENALTY = 2.5
 
 
@@ -136,7 +136,12 @@ class _Search:
         self.result.tactics = list(state.tactics)
         self.result.rules = list(path)
         self.result.technique = path[-1] if path else None
-        self.result.steps = [Step(state_prompt(node), tactic, rule) for node, tactic, rule in trail]
+        # Each step keeps the candidates its state offered: the negatives a ranker learns from.
+        self.result.steps = [
+            Step(state_prompt(node), tactic, rule,
+                 tuple((r.name, t) for r, t in self.generated(node)))
+            for node, tactic, rule in trail
+        ]
         return True
 
     def done(self, state: ProofState) -> bool:
@@ -162,11 +167,16 @@ class _Search:
                 break
         return state, path
 
-    def candidates(self, state: ProofState) -> list[tuple[Rule, str]]:
+    def generated(self, state: ProofState) -> list[tuple[Rule, str]]:
+        """The table's rows and the tactics with arguments for ``state`` (deterministic and cheap)."""
         shape = self.shape(state)
         found = [(r, tactic) for r, tactic in proposals(shape, self.config.table) if r.kind != "norm"]
         if self.config.arguments:
             found += self.config.language.arguments(shape, state.goals[0])
+        return found
+
+    def candidates(self, state: ProofState) -> list[tuple[Rule, str]]:
+        found = self.generated(state)
         known = {tactic for _, tactic in found}
         found += [(MODEL_RULE, t) for t in self.config.policy.propose(state) if t not in known]
         return found

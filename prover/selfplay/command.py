@@ -28,6 +28,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argpa
         "--resume continues a killed run. Settings: the [selfplay] table of the TOML file. Exit 0 when "
         "the rounds completed, 2 for bad input.",
     )
+    sp.add_argument("--engine", choices=("model", "step"), default="model",
+                    help="model: the whole-proof self-play loop above (default); step: expert iteration of "
+                    "the step-level prover (the [expert] table: search the training pool, train the "
+                    "policy on every verified step, measure it on the held-out split beside its baselines; "
+                    "with --rounds, --workdir and --workers; e.g. --config configs/minif2f-rocq.toml)")
     sp.add_argument("--rounds", type=int, metavar="N", help="rounds to run in all (default 2)")
     sp.add_argument("--workdir", type=Path, metavar="DIR",
                     help="where the store, checkpoints, datasets, report and plot go (default runs/selfplay)")
@@ -58,6 +63,8 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
         settings = load_settings(getattr(args, "config", None))
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if args.engine == "step":
+        return _expert(settings, args)
     sp = settings.selfplay
     if args.max_tokens is not None and args.max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
@@ -84,6 +91,25 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
     except GenerationError as exc:  # a model that cannot be loaded or served: nothing verified is lost
         raise UsageError(f"generation failed: {str(exc).splitlines()[0]} (rerun with --resume)") from exc
     return 0 if metrics else 1
+
+
+def _expert(settings: Any, args: argparse.Namespace) -> int:
+    """``--engine step``: expert iteration (``selfplay/expert.py``) with the command line's overrides."""
+    from prover.selfplay.expert import run_expert, table
+
+    config = settings.expert
+    if args.rounds is not None:
+        config.rounds = args.rounds
+    if args.workdir is not None:
+        config.workdir = str(args.workdir)
+    if args.workers is not None:
+        config.workers = args.workers
+    try:
+        rows = run_expert(settings, None if args.quiet else sys.stderr)
+    except ValueError as exc:
+        raise UsageError(str(exc).splitlines()[0]) from exc
+    print(table(rows))
+    return 0
 
 
 def seeds_path(name: str) -> Path:

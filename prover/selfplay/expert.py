@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.config import ExpertSettings
+from prover.config import ExpertSettings, Settings
 from prover.evaluate.benchmarks import REGISTRY, Benchmark, BenchProblem, load_problems, rocq_problem
 from prover.evaluate.engines import make_engine
 from prover.evaluate.run import EvalConfig, run_eval
@@ -72,7 +72,9 @@ class Expert:
     def _seed_problems(self) -> list[BenchProblem]:
         if not self.config.seeds_file:
             return []
-        found = load_seed_file(self.root / self.config.seeds_file, split="train")
+        from prover.selfplay.command import seeds_path  # relative: the working folder, else the checkout
+
+        found = load_seed_file(seeds_path(str(self.root / self.config.seeds_file)), split="train")
         return [rocq_problem(p.name, "train", p.statement) for p in found]
 
     def log(self, text: str) -> None:
@@ -240,13 +242,26 @@ def table(rows: Sequence[RoundRow]) -> str:
     return "\n".join(lines)
 
 
+def run_expert(settings: Settings, progress: Any = sys.stderr) -> list[RoundRow]:
+    """Expert iteration with ``settings.expert`` on a Rocq verifier pool; each round's row is
+    printed to ``progress`` as it completes. Raises ``ValueError`` (one line) for bad settings."""
+    from prover.itp import get_backend
+    from prover.pool import VerifierPool
+
+    config = settings.expert
+    config.validate()
+    backend = get_backend("rocq", settings)
+    with VerifierPool(backend, config.workers, settings.pool.limits()) as pool:
+        expert = Expert(config, pool, backend.identity(), progress=progress)
+        return expert.run(on_row=lambda row: print(table([row]).splitlines()[-1], file=progress, flush=True))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m prover.selfplay.expert --config configs/minif2f-rocq.toml``."""
+    """``python -m prover.selfplay.expert --config configs/minif2f-rocq.toml`` (the same as
+    ``prover selfplay --engine step --config …``)."""
     import argparse
 
     from prover.config import load_settings
-    from prover.itp import get_backend
-    from prover.pool import VerifierPool
 
     parser = argparse.ArgumentParser(prog="python -m prover.selfplay.expert", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -256,22 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
+        if args.rounds is not None:
+            settings.expert.rounds = args.rounds
+        rows = run_expert(settings)
     except ValueError as exc:
-        print(f"prover expert: {exc}", file=sys.stderr)
+        print(f"prover expert: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    config = settings.expert
-    if args.rounds is not None:
-        config.rounds = args.rounds
-    try:
-        config.validate()
-    except ValueError as exc:
-        print(f"prover expert: {exc}", file=sys.stderr)
-        return 2
-    backend = get_backend("rocq", settings)
-    with VerifierPool(backend, config.workers, settings.pool.limits()) as pool:
-        expert = Expert(config, pool, backend.identity())
-        rows = expert.run(on_row=lambda row: print(table([row]).splitlines()[-1], file=sys.stderr,
-                                                   flush=True))
     print(table(rows))
     return 0
 
