@@ -112,6 +112,10 @@ def test_search_records_each_steps_candidates(rocq_pool) -> None:  # type: ignor
     assert found.proved and found.steps
     last = found.steps[-1]
     assert (last.rule, last.tactic) in last.candidates and len(last.candidates) > 5
+    # The siblings the search ran on that state, with what they did: the preference pairs.
+    outcomes = {tactic: outcome for tactic, outcome, _ in last.tried}
+    assert outcomes[last.tactic] in ("closed", "ok") and len(outcomes) > 1
+    assert set(outcomes.values()) - {"closed", "ok"}
     record = StepRecord("amgm2", last.state, last.tactic, last.rule, last.candidates)
     (example,) = rank_examples([record])
     assert example.candidates[example.chosen] == (last.rule, last.tactic)

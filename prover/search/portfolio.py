@@ -85,6 +85,9 @@ class _Search:
         self.definitions = config.language.statement_definitions(statement)
         self.deadline = time.monotonic() + config.budget_s
         self.seen: set[str] = set()
+        # What each tried candidate did on each state (keyed by the state's tactic path): a proof's
+        # steps carry their state's failed siblings with the outcome, the preference pairs of training.
+        self.tried: dict[tuple[str, ...], list[tuple[str, str, float]]] = {}
         self.queue: list[_Edge] = []
         self.counter = itertools.count()
 
@@ -112,6 +115,7 @@ class _Search:
         attempt = Attempt(len(node.tactics), text, rule.name, label, outcome.time_s,
                           None if state is None else len(state.goals) + state.shelved)
         self.result.attempts.append(attempt)
+        self.tried.setdefault(tuple(node.tactics), []).append((tactic, label, round(outcome.time_s, 3)))
         if self.on_attempt is not None:
             self.on_attempt(attempt)
         if outcome.outcome is Outcome.TIMEOUT:
@@ -138,8 +142,8 @@ class _Search:
         self.result.technique = path[-1] if path else None
         # Each step keeps the candidates its state offered: the negatives a ranker learns from.
         self.result.steps = [
-            Step(state_prompt(node), tactic, rule,
-                 tuple((r.name, t) for r, t in self.generated(node)))
+            Step(state_prompt(node), tactic, rule, tuple((r.name, t) for r, t in self.generated(node)),
+                 tuple(self.tried.get(tuple(node.tactics), ())))
             for node, tactic, rule in trail
         ]
         return True

@@ -30,6 +30,7 @@ class Step:
     tactic: str
     rule: str
     candidates: tuple[tuple[str, str], ...] = ()  # (rule, tactic) of every candidate the state offered
+    tried: tuple[tuple[str, str, float], ...] = ()  # (tactic, outcome, seconds) of those the search ran
 
 
 @dataclass

@@ -28,12 +28,14 @@ class StepRecord:
     tactic: str
     rule: str = ""
     candidates: tuple[tuple[str, str], ...] = ()  # (rule, tactic) the search could take there
+    tried: tuple[tuple[str, str, float], ...] = ()  # (tactic, outcome, seconds) of those it ran there
 
 
 def records_from_detail(problem: str, steps: Iterable[Mapping[str, Any]]) -> list[StepRecord]:
     """The step records of a search's JSON detail (``{"state", "tactic", "rule", "candidates"}``)."""
     return [StepRecord(problem, s["state"], s["tactic"], s.get("rule", ""),
-                       tuple((str(r), str(t)) for r, t in s.get("candidates", ())))
+                       tuple((str(r), str(t)) for r, t in s.get("candidates", ())),
+                       tuple((str(t), str(o), float(x)) for t, o, x in s.get("tried", ())))
             for s in steps]
 
 
