@@ -154,3 +154,14 @@ def test_the_seeds_themselves_pass_as_conjectures_of_each_other(rocq_pool: Verif
     assert results[0].kept, results[0]
     assert results[1].reason == "declares"  # another header than its seed's
     assert filter_conjectures([Candidate(computed.replace("mod 5 = 1", "mod 5 = 2"), mod)], rocq_pool)[0].kept
+
+
+def test_a_thinking_models_conjecture_is_the_code_after_its_thoughts() -> None:
+    from prover.generate.thinking import split_thinking
+
+    answer = ("<think>Maybe ```coq\nTheorem draft (n : nat) : n = n.\n``` no.</think>\n"
+              "```coq\nTheorem x (n : nat) (h : 4 <= n) : 3 * n < n * n.\n```\n")
+    found = from_model(NAT, split_thinking(answer).answer)
+    assert isinstance(found, Candidate) and parse_statement(found.statement).targets[0].name == "x"
+    cut = from_model(NAT, split_thinking("<think>Let me try ```coq\nTheorem draft").answer)
+    assert isinstance(cut, FilterResult) and not cut.kept

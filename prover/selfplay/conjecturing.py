@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from prover.generate.base import Generator
 from prover.generate.prompts import conjecturer_prompt, load_templates
+from prover.generate.thinking import split_thinking
 from prover.itp.rocq.statement import RocqStatement, read
 from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig, tokenizer_of
@@ -128,7 +129,9 @@ def _ask_model(
     for s, prompt, completions in zip(seeds, prompts, answers, strict=True):
         mine: list[Proposal] = []
         for i, c in enumerate(completions):
-            found = from_model(s.statement, prompt.answer(c.text))
+            # A thinking model's drafts inside <think> are not its conjecture; cut off while thinking,
+            # the answer is empty and the filter refuses it.
+            found = from_model(s.statement, split_thinking(prompt.answer(c.text)).answer)
             ok = isinstance(found, Candidate)
             if isinstance(found, Candidate):
                 mine.append(Proposal(s, found.statement, "model", None, found.parsed))
