@@ -146,6 +146,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     """Build or install what a backend needs beyond its Debian/upstream packages."""
     if args.target == "rocq":
+        if args.pin is not None:
+            raise UsageError("--pin is for `prover setup lean`")
         from prover.itp.rocq.plugin import build_plugin
 
         done, summary = build_plugin()
@@ -153,8 +155,10 @@ def cmd_setup(args: argparse.Namespace) -> int:
         from prover.itp.lean.setup import setup_lean
 
         settings = settings_from(args)
-        project = Path(settings.lean.project_dir) if settings.lean.project_dir else None
-        done, summary = setup_lean(project)
+        # --pin names a project folder of its own; without it, [lean] project_dir, else [lean] pin.
+        explicit = settings.lean.project_dir if args.pin is None else None
+        project = Path(explicit) if explicit else None
+        done, summary = setup_lean(project, pin=args.pin or settings.lean.pin)
     if not done:
         raise UsageError(f"setup {args.target} failed: {summary}")
     print(summary)
@@ -273,10 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="build prover's Coq plugin, or install the Lean toolchain",
         description="rocq: build prover's Coq plugin (the fast axiom check) into the user's cache "
         "folder; needs Debian's libcoq-core-ocaml-dev and ocaml-findlib. lean: install elan and the "
-        "Lean toolchain, fetch Mathlib's cache and build the REPL in lean_project/ (needs internet). "
+        "Lean toolchain, fetch Mathlib's cache and build the REPL in lean_project/ (needs internet; "
+        "--pin v4.9: the Lean 4.9-era project lean_project_v4_9/, which builds Mathlib). "
         "Coq itself comes from Debian (scripts/setup.sh); Isabelle from its own site.",
     )
     setup.add_argument("target", choices=["rocq", "lean"], help="what to set up")
+    from prover.itp.lean.pins import DEFAULT_PIN, PINS
+    from prover.itp.lean.setup import known_pins
+
+    setup.add_argument(
+        "--pin", choices=list(PINS), help=f"lean: which pinned project to set up (default {DEFAULT_PIN}; "
+        f"a benchmark port runs in the one it names): {known_pins()}",
+    )
     setup.set_defaults(func=cmd_setup)
 
     from prover.evaluate.command import add_parser as add_eval_parser

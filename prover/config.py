@@ -14,6 +14,7 @@ Example::
     preload = ["Coq.Reals.Reals", "Coq.ZArith.ZArith"]
 
     [lean]
+    pin = "v4.24"                 # or "v4.9" (prover/itp/lean/pins.py); a benchmark port names its own
     project_dir = "/path/to/lean_project"
     allow_native_decide = false
 
@@ -69,7 +70,10 @@ class RocqSettings:
 
 @dataclass
 class LeanSettings:
-    project_dir: str | None = None  # the Lake project with Mathlib and the REPL; default: lean_project/
+    project_dir: str | None = None  # the Lake project with Mathlib and the REPL; default: the pin's
+    # which pinned project (prover/itp/lean/pins.py: "v4.24", "v4.9") a check runs in when no
+    # benchmark port names one; None: v4.24
+    pin: str | None = None
     sandbox: bool = True
     allow_native_decide: bool = False  # accept proofs resting on Lean.ofReduceBool
 
@@ -234,6 +238,10 @@ def load_settings(path: Path | None = None) -> Settings:
             # The preset first, so that the settings written beside it override it.
             _apply_preset(settings, table["preset"])
         _fill(getattr(settings, section), table, section)
+    if settings.lean.pin is not None:
+        from prover.itp.lean.pins import get_pin
+
+        get_pin(settings.lean.pin)  # an unknown pin is a one-line error here, not at the first check
     return _with_cli_preset(settings)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from prover.itp.base import Limits
 from prover.itp.lean.backend import LeanBackend, LeanConfig
+from prover.itp.lean.pins import get_pin
 from prover.itp.lean.setup import (
     default_project_dir,
     installation_problem,
@@ -32,15 +33,16 @@ PINNED = "leanprover/lean4:v4.24.0"
 SAID = "fake lake: recorded the call, starting nothing"
 
 
-def fake_project(root: Path) -> Path:
-    """A copy of lean_project's pins with empty files where setup leaves Mathlib and the REPL."""
+def fake_project(root: Path, source: Path | None = None) -> Path:
+    """A copy of a pinned project's pins (lean_project's unless ``source``) with empty files where
+    setup leaves Mathlib and the REPL."""
     project = root / "proj"
     olean = project / ".lake" / "packages" / "mathlib" / ".lake" / "build" / "lib" / "lean" / "Mathlib.olean"
     for path in (olean, repl_binary(project)):
         path.parent.mkdir(parents=True)
         path.touch()
     for name in ("lakefile.toml", "lean-toolchain"):
-        shutil.copy(default_project_dir() / name, project / name)
+        shutil.copy((source or default_project_dir()) / name, project / name)
     return project
 
 
@@ -173,3 +175,68 @@ def test_the_mathlib_revision_is_part_of_the_identity(tmp_path: Path) -> None:
     assert identity() != first  # another Mathlib: another cache key
     (project / "lake-manifest.json").write_text("{not json")
     assert package_revisions(project) == {}
+
+
+# -- the second pin: a Lean 4.9-era port's check launches the 4.9 project under the 4.9 toolchain ----
+
+PINNED_4_9 = "leanprover/lean4:v4.9.0-rc1"
+
+
+def test_a_4_9_port_asks_the_proxy_for_the_4_9_toolchain_and_project(
+    tmp_path: Path, elan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prover.config import Settings
+    from prover.evaluate.benchmarks import get_benchmark
+    from prover.itp import get_backend
+
+    project = fake_project(tmp_path, get_pin("v4.9").project_dir())
+    monkeypatch.setenv("PROVER_LEAN_PROJECT_V4_9", str(project))
+    recording_lake(tmp_path / "bin" / "lake", "proxy")
+    settings = Settings()
+    settings.lean.sandbox = False
+    bench = get_benchmark("proofnet-lean4")  # DeepSeek's port: written for Lean 4.9's Mathlib
+    backend = get_backend("lean", settings, pin=bench.pin)
+    assert isinstance(backend, LeanBackend) and backend.config.project_dir == project and backend.pin == "v4.9"
+    scratch = tmp_path / "scratch"
+    with pytest.raises(RuntimeError) as info:
+        backend.open_session(DEFAULT_HEADER.text, scratch, Limits())
+    assert SAID in str(info.value)
+    call = recorded(scratch)
+    assert call["lake"] == "proxy" and call["ELAN_TOOLCHAIN"] == PINNED_4_9
+    assert call["argv"] == f"-d {project} env {repl_binary(project)}"
+    # today's port, same settings: the v4.24 project and toolchain
+    today = get_backend("lean", settings, pin=get_benchmark("minif2f-lean4").pin)
+    assert isinstance(today, LeanBackend) and today.pin == "v4.24"
+
+
+def test_an_installed_4_9_toolchain_runs_its_own_lake(tmp_path: Path, elan: Path) -> None:
+    project = fake_project(tmp_path, get_pin("v4.9").project_dir())
+    own = recording_lake(toolchain_bin(PINNED_4_9) / "lake", "own")
+    assert own.parent.parent.name == "leanprover--lean4---v4.9.0-rc1"
+    assert installation_problem(project) is None
+    scratch = tmp_path / "scratch"
+    assert SAID in start(project, scratch)
+    call = recorded(scratch)
+    assert call["lake"] == "own" and call["ELAN_TOOLCHAIN"] == PINNED_4_9
+
+
+def test_a_missing_4_9_setup_names_its_pin(tmp_path: Path, elan: Path) -> None:
+    project = fake_project(tmp_path, get_pin("v4.9").project_dir())
+    recording_lake(tmp_path / "bin" / "lake", "proxy")
+    repl_binary(project).unlink()
+    assert "run `prover setup lean --pin v4.9`" in (installation_problem(project) or "")
+
+
+def test_the_two_pins_have_two_identities(tmp_path: Path) -> None:
+    def identity(source: Path) -> dict[str, object]:
+        project = fake_project(tmp_path / source.name, source)
+        loaded: dict[str, object] = json.loads(LeanBackend(LeanConfig(project_dir=project)).identity())
+        return loaded
+
+    today, then = identity(get_pin("v4.24").project_dir()), identity(get_pin("v4.9").project_dir())
+    assert then["toolchain"] == PINNED_4_9 and today["toolchain"] == PINNED
+    assert then["packages"] == {
+        "mathlib": "2f65ba7f1a9144b20c8e7358513548e317d26de1",
+        "REPL": "3334a97b268ecc67beb36a75787f7e831208a724",
+    }
+    assert today["packages"] != then["packages"]

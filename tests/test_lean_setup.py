@@ -147,3 +147,73 @@ def test_dojo_results_are_converted_by_kind() -> None:
     assert step_from_result(named("ProofGivenUp")).kind == "given_up"
     with pytest.raises(TypeError):
         step_from_result(named("Something"))
+
+
+# -- the Lean 4.9-era pin -----------------------------------------------------------------------------
+
+
+def test_the_4_9_project_pins_deepseeks_environment() -> None:
+    """The revisions of DeepSeek-Prover-V1.5's `mathlib4` submodule (lean_project_v4_9/README.md)."""
+    from prover.itp.lean.pins import PINS
+
+    project = PINS["v4.9"].project_dir()
+    assert (project / "lean-toolchain").read_text().strip() == "leanprover/lean4:v4.9.0-rc1"
+    pins = {r["name"]: r for r in tomllib.loads((project / "lakefile.toml").read_text())["require"]}
+    assert pins["mathlib"]["git"] == "https://github.com/xinhjBrant/mathlib4"
+    assert pins["mathlib"]["rev"] == "2f65ba7f1a9144b20c8e7358513548e317d26de1"
+    assert pins["REPL"]["git"] == "https://github.com/xinhjBrant/repl"
+    assert pins["REPL"]["rev"] == "3334a97b268ecc67beb36a75787f7e831208a724"
+    for pin in PINS.values():  # each pin's constants say what its folder says
+        folder = pin.project_dir()
+        assert (folder / "lean-toolchain").read_text().strip() == pin.toolchain
+        revs = {r["name"]: r["rev"] for r in tomllib.loads((folder / "lakefile.toml").read_text())["require"]}
+        assert revs["mathlib"] == pin.mathlib and REPL_TARGET in {" ".join(s.args[1:]) for s in pin.setup}
+
+
+def test_setup_of_the_4_9_pin_updates_builds_mathlib_and_the_repl(
+    tmp_path: Path, no_tools: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prover.itp.lean.pins import PINS
+
+    project = tmp_path / "proj49"
+    project.mkdir()
+    for name in ("lakefile.toml", "lean-toolchain"):
+        (project / name).write_text((PINS["v4.9"].project_dir() / name).read_text())
+    monkeypatch.setenv("PROVER_LEAN_PROJECT_V4_9", str(project))
+    calls = tmp_path / "calls.txt"
+    lake = Path(no_tools) / "lake"
+    # cache get fails (the fork's oleans are not on Mathlib's server); the build leaves Mathlib.
+    lake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$* toolchain=$ELAN_TOOLCHAIN nocache=$MATHLIB_NO_CACHE_ON_UPDATE" >> {calls}\n'
+        'if [ "$1" = exe ]; then echo "no files to download" >&2; exit 1; fi\n'
+        'if [ "$2" = Mathlib ]; then /bin/mkdir -p .lake/packages/mathlib/.lake/build/lib/lean && '
+        ": > .lake/packages/mathlib/.lake/build/lib/lean/Mathlib.olean; fi\n"
+        'if [ "$2" = REPL/repl ]; then /bin/mkdir -p .lake/packages/REPL/.lake/build/bin && '
+        ": > .lake/packages/REPL/.lake/build/bin/repl; fi\n"
+    )
+    lake.chmod(0o755)
+    done, message = setup_lean(path=no_tools, pin="v4.9")
+    assert done, message
+    assert str(project) in message and "v4.9.0-rc1" in message
+    assert calls.read_text().splitlines() == [
+        "update toolchain=leanprover/lean4:v4.9.0-rc1 nocache=1",
+        "exe cache get toolchain=leanprover/lean4:v4.9.0-rc1 nocache=",
+        "build Mathlib toolchain=leanprover/lean4:v4.9.0-rc1 nocache=",
+        "build REPL/repl toolchain=leanprover/lean4:v4.9.0-rc1 nocache=",
+    ]
+
+
+def test_setup_cli_takes_a_pin(capsys: pytest.CaptureFixture[str]) -> None:
+    from prover import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["setup", "--help"])
+    out = capsys.readouterr().out
+    assert "--pin" in out and "v4.9" in out and "lean_project_v4_9" in out
+    assert cli.main(["setup", "rocq", "--pin", "v4.9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--pin is for `prover setup lean`") and "\n" not in err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["setup", "lean", "--pin", "v3"])
+    assert exit_info.value.code == 2

@@ -82,6 +82,9 @@ class Benchmark:
     hf_splits: Mapping[str, str]  # our split name -> the dataset's split name
     hf_format: str | None  # how a hub row maps to a problem: "deepseek" | "proofnetsharp"
     description: str
+    # The Lean project the port's statements were written for (``prover.itp.lean.pins``): a check
+    # on another Mathlib measures that Mathlib as much as the prover. None: not a Lean port.
+    pin: str | None = None
 
 
 REGISTRY: dict[str, Benchmark] = {
@@ -95,11 +98,13 @@ REGISTRY: dict[str, Benchmark] = {
             "minif2f-lean4", "lean", "yangky11/miniF2F-lean4@5746b7d6", "minif2f-lean4/minif2f_lean4.jsonl",
             "jsonl", None, {}, None,
             "miniF2F in Lean 4, yangky11's port (Mathlib v4.24.0); no hub copy of this exact port known",
+            pin="v4.24",
         ),
         Benchmark(
             "minif2f-lean4-deepseek", "lean", "DeepSeek-Prover-V1.5 datasets/minif2f.jsonl", None, "jsonl",
             "Slim205/minif2f", {"valid": "valid", "test": "test"}, "deepseek",
             "miniF2F in Lean 4, DeepSeek's port (behind many published numbers); hub only",
+            pin="v4.9",  # DeepSeek-Prover-V1.5's own Lean project (data/proofnet-lean4/README.md)
         ),
         Benchmark(
             "minif2f-isabelle", "isabelle", "facebookresearch/miniF2F@e4f11309",
@@ -112,16 +117,19 @@ REGISTRY: dict[str, Benchmark] = {
             "proofnet-lean4/proofnet_lean4_deepseek.jsonl", "jsonl",
             "HaimingW/proofnet-lean4", {"valid": "valid", "test": "test"}, "deepseek",
             "ProofNet in Lean 4, DeepSeek's port",
+            pin="v4.9",  # 13 rows write `∑ x in s`, which v4.24's Mathlib no longer parses
         ),
         Benchmark(
             "proofnet-lean4-rahul3613", "lean", "rahul3613/ProofNet-lean4@6deae98b",
             "proofnet-lean4/proofnet_lean4_rahul3613.jsonl", "jsonl", None, {}, None,
             "ProofNet in Lean 4, rahul3613's port (Mathlib v4.20.0; 3 rows outside the split are left out)",
+            pin="v4.24",  # written for v4.20; the nearest pin (no v4.20 project is kept)
         ),
         Benchmark(
             "proofnetsharp-lean4", "lean", "PAug/ProofNetSharp", None, "jsonl",
             "PAug/ProofNetSharp", {"valid": "valid", "test": "test"}, "proofnetsharp",
             "ProofNet#, corrected Lean 4 port; hub only",
+            pin="v4.24",  # its Lean version is not confirmed here; a recent Mathlib is assumed
         ),
     )
 }

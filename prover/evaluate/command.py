@@ -170,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
     from prover.config import load_settings
     from prover.evaluate.benchmarks import get_benchmark, load_problems
     from prover.evaluate.engines import make_engine
+    from prover.evaluate.known_failures import does_not_elaborate
     from prover.evaluate.plots import require_matplotlib, write_plots
     from prover.evaluate.report import Environment, build_report, to_markdown
     from prover.evaluate.run import run_eval, select
@@ -194,9 +195,15 @@ def _run(args: argparse.Namespace) -> int:
     loaded = load_problems(bench.name, config.split, args.data_dir, args.data_file, args.hub)
     problems = select(loaded, config.only, config.limit)
     try:
-        backend = get_backend(bench.backend, settings)
+        backend = get_backend(bench.backend, settings, pin=bench.pin)  # the port's own Lean project
     except ImportError as exc:
         raise EvalUsageError(f"the {bench.backend} backend cannot be loaded: {exc}") from exc
+    pin = getattr(backend, "pin", None)
+    # Statements this Mathlib cannot parse are reported apart, never counted as unsolved.
+    unparsable = does_not_elaborate(bench, problems, pin)
+    problems = [p for p in problems if p.key not in unparsable]
+    if not problems:
+        raise EvalUsageError(f"{bench.name}: every selected problem is known not to elaborate on pin {pin}")
     status = backend.availability()
     # Whole proofs need no goal-level session, and the proof assistant only once a check starts.
     whole = config.engine == "model"
@@ -209,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
     if not status.usable and not whole:
         raise EvalUsageError(f"the {bench.backend} backend is not usable here: {status.detail}")
     identity = backend.identity()
-    env = Environment(bench.backend, status.detail, identity)
+    env = Environment(bench.backend, status.detail, identity, pin, tuple(sorted(unparsable.items())))
     cache = VerdictCache(path=Path(settings.pool.cache_path)) if settings.pool.cache_path else None
     progress = None if args.quiet else sys.stderr
     generator = _generator(config, settings)

@@ -30,6 +30,8 @@ class Environment:
     backend: str
     toolchain: str
     identity: str
+    pin: str | None = None  # the Lean project's pin (prover.itp.lean.pins)
+    does_not_elaborate: tuple[tuple[str, str], ...] = ()  # (key, why): left out of every count
 
 
 def build_report(
@@ -111,6 +113,7 @@ def build_report(
             "backend": env.backend,
             "toolchain": env.toolchain,
             "backend_identity": _maybe_json(env.identity),
+            "pin": env.pin,
             "workers": config.workers,
             "limit": config.limit,
             "only": config.only,
@@ -124,6 +127,7 @@ def build_report(
         },
         "categories": categories,
         "problems": rows,
+        "does_not_elaborate": [{"key": key, "why": why} for key, why in env.does_not_elaborate],
     }
 
 
@@ -157,6 +161,10 @@ def _sample_json(rec: SampleRecord) -> dict[str, Any]:
 # -- Markdown ----------------------------------------------------------------------------------------
 
 
+def _pin(cfg: dict[str, Any]) -> str:
+    return f", pin {cfg['pin']}" if cfg.get("pin") else ""  # (absent from reports before pins)
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -179,7 +187,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- engine: {cfg['engine']}, model: {model}, temperature: {temp}",
         f"- budget: {cfg['budget_s']:g} s per sample, n = {cfg['n']}, seeds: "
         f"{', '.join(map(str, cfg['seeds']))}",
-        f"- backend: {cfg['backend']} ({cfg['toolchain']})",
+        f"- backend: {cfg['backend']} ({cfg['toolchain']})" + _pin(cfg),
         f"- wall time {cfg['wall_time_s']:.1f} s, search {cfg['search_time_s']:.1f} s, "
         f"verifier {cfg['verifier_time_s']:.1f} s, tokens {cfg['tokens']}",
         "- " + ", ".join(f"pass@{k} = {pk(k)}" for k in ks),
@@ -204,6 +212,11 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| {p['key']} | {p['category']} | {'yes' if p['solved'] else 'no'} | {proved}/{len(samples)} "
             f"| {time_s:.1f} | {p['technique'] or ''} |"
         )
+    unparsable = report.get("does_not_elaborate") or []
+    if unparsable:
+        pin = cfg.get("pin")
+        lines += ["", f"{len(unparsable)} problem(s) left out of every count above:", ""]
+        lines += [f"- {row['key']}: does not elaborate on pin {pin} ({row['why']})" for row in unparsable]
     return "\n".join(lines) + "\n"
 
 

@@ -14,11 +14,13 @@ if TYPE_CHECKING:
 BACKEND_NAMES = ("rocq", "lean", "isabelle")
 
 
-def get_backend(name: str, settings: Settings | None = None) -> Backend:
+def get_backend(name: str, settings: Settings | None = None, pin: str | None = None) -> Backend:
     """The backend called ``name``, configured from ``settings`` (defaults when None).
 
-    Raises ``ValueError`` for an unknown name. Backends are imported lazily so that a missing optional
-    dependency of one never breaks the others.
+    ``pin`` is the Lean project a benchmark port names (``prover.itp.lean.pins``); it wins over the
+    ``[lean] pin`` setting (the default for single checks), and an explicit ``[lean] project_dir``
+    wins over both. Raises ``ValueError`` for an unknown name or pin. Backends are imported lazily
+    so that a missing optional dependency of one never breaks the others.
     """
     if settings is None:
         from prover.config import Settings
@@ -33,16 +35,13 @@ def get_backend(name: str, settings: Settings | None = None) -> Backend:
         return RocqBackend(rocq.sandbox, tuple(rocq.extra_args), preload, rocq.plugin)
     if name == "lean":
         from prover.itp.lean.backend import LeanBackend, LeanConfig
+        from prover.itp.lean.pins import get_pin
 
         lean = settings.lean
-        config = LeanConfig(sandbox=lean.sandbox, allow_native_decide=lean.allow_native_decide)
-        if lean.project_dir is not None:
-            config = LeanConfig(
-                project_dir=Path(lean.project_dir),
-                sandbox=lean.sandbox,
-                allow_native_decide=lean.allow_native_decide,
-            )
-        return LeanBackend(config)
+        chosen = get_pin(pin or lean.pin)
+        project = Path(lean.project_dir) if lean.project_dir is not None else chosen.project_dir()
+        native = lean.allow_native_decide
+        return LeanBackend(LeanConfig(project_dir=project, sandbox=lean.sandbox, allow_native_decide=native))
     if name == "isabelle":
         from prover.itp.isabelle.backend import IsabelleBackend
 

@@ -42,6 +42,7 @@ from prover.itp.lean.check import (
     to_message,
 )
 from prover.itp.lean.guard import FORBIDDEN_RULES, INCOMPLETE_RULES, NATIVE_RULES, guard_tactic
+from prover.itp.lean.pins import pin_of
 from prover.itp.lean.protocol import CommandReply, ErrorReply, ProtocolError
 from prover.itp.lean.repl import ReplCrashed, ReplError, ReplLaunch, ReplProcess, ReplTimeout
 from prover.itp.lean.setup import (
@@ -100,6 +101,11 @@ class LeanBackend:
 
     def __init__(self, config: LeanConfig | None = None) -> None:
         self.config = config or LeanConfig()
+
+    @property
+    def pin(self) -> str | None:
+        """The pin the project is (``prover.itp.lean.pins``); None for one no pin names."""
+        return pin_of(self.config.project_dir)
 
     def availability(self) -> Availability:
         config = self.config

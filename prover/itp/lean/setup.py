@@ -1,4 +1,5 @@
-"""Installing and finding the Lean toolchain, Mathlib and the REPL for ``lean_project/``.
+"""Installing and finding the Lean toolchain, Mathlib and the REPL of a pinned project
+(``lean_project/``, or another pin's folder: ``prover.itp.lean.pins``).
 
 ``setup_lean`` does what a user would type (install elan, ``lake exe cache get``, build the REPL);
 ``installation_problem`` says in one line what is still missing (it only looks at files and PATH:
@@ -28,6 +29,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from prover.itp.lean.pins import DEFAULT_PIN, PINS, SetupStep, get_pin, pin_of
+
 ELAN_INIT_URL = "https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh"
 REPL_PACKAGE = "REPL"  # the `name` of the repl dependency in lean_project/lakefile.toml
 REPL_TARGET = f"{REPL_PACKAGE}/repl"
@@ -38,11 +41,9 @@ INSTALL_HINT = (
 
 
 def default_project_dir() -> Path:
-    """``$PROVER_LEAN_PROJECT``, else ``lean_project/`` next to the package (a source checkout)."""
-    configured = os.environ.get("PROVER_LEAN_PROJECT")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parents[3] / "lean_project"
+    """The default pin's project: ``$PROVER_LEAN_PROJECT``, else ``lean_project/`` next to the
+    package (a source checkout); ``prover.itp.lean.pins`` names the others."""
+    return get_pin(DEFAULT_PIN).project_dir()
 
 
 def elan_home() -> Path:
@@ -146,19 +147,26 @@ def installation_problem(project_dir: Path, path: str | None = None) -> str | No
     if not lake.direct and _tool("elan", path) is not None:
         # elan would download the toolchain at the first start, inside a sandbox with no network
         return (
-            f"the pinned toolchain {toolchain} is not installed in {elan_home()}: run `prover setup "
-            f"lean` (or `elan toolchain install {toolchain}`)"
+            f"the pinned toolchain {toolchain} is not installed in {elan_home()}: run "
+            f"`{setup_command(project_dir)}` (or `elan toolchain install {toolchain}`)"
         )
     if not mathlib_built(project_dir):
         return (
-            f"Mathlib is not built in {project_dir / '.lake'}: run `prover setup lean` (lake exe cache get)"
+            f"Mathlib is not built in {project_dir / '.lake'}: run `{setup_command(project_dir)}` "
+            "(lake exe cache get)"
         )
     if not repl_binary(project_dir).is_file():
         return (
-            f"the Lean REPL is not built at {repl_binary(project_dir)}: run `prover setup lean` "
+            f"the Lean REPL is not built at {repl_binary(project_dir)}: run `{setup_command(project_dir)}` "
             f"(lake build {REPL_TARGET})"
         )
     return None
+
+
+def setup_command(project_dir: Path) -> str:
+    """The command that sets this project up: another pin's needs ``--pin``."""
+    pin = pin_of(project_dir)
+    return "prover setup lean" + (f" --pin {pin}" if pin not in (None, DEFAULT_PIN) else "")
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> str | None:
@@ -173,6 +181,15 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> s
         lines = (done.stderr or done.stdout).strip().splitlines()
         return f"`{' '.join(argv)}` failed (exit {done.returncode}): {lines[-1] if lines else 'no output'}"
     return None
+
+
+def _step(lake: str, step: SetupStep, cwd: Path, env: dict[str, str], timeout_s: float) -> str | None:
+    return _run([lake, *step.args], cwd, {**env, **dict(step.env)}, timeout_s * step.timeout_factor)
+
+
+def known_pins() -> str:
+    """One line per pin, for ``prover setup lean --help``."""
+    return "; ".join(f"{p.name}: {p.what} in {p.folder}/" for p in PINS.values())
 
 
 def _install_elan(env: dict[str, str], path: str | None, timeout_s: float) -> str | None:
@@ -193,14 +210,21 @@ def _install_elan(env: dict[str, str], path: str | None, timeout_s: float) -> st
 
 
 def setup_lean(
-    project_dir: Path | None = None, path: str | None = None, timeout_s: float = 3600.0
+    project_dir: Path | None = None,
+    path: str | None = None,
+    timeout_s: float = 3600.0,
+    pin: str | None = None,
 ) -> tuple[bool, str]:
     """Install what the Lean backend needs. Returns (done, one-line summary or reason it failed).
 
     Needs internet access (elan, the toolchain, Mathlib's cache and the REPL come from GitHub).
-    ``path`` replaces ``$PATH`` for finding and running tools.
+    ``path`` replaces ``$PATH`` for finding and running tools. ``pin`` picks the project (its
+    folder unless ``project_dir`` is given) and its steps; without one, a ``project_dir`` gets the
+    steps of the pin its toolchain is (the default pin's when none is).
     """
-    project_dir = project_dir or default_project_dir()
+    if project_dir is None:
+        project_dir = get_pin(pin).project_dir()
+    steps = get_pin(pin or pin_of(project_dir)).setup
     if not (project_dir / "lakefile.toml").is_file():
         return False, f"Lean project not found at {project_dir}"
     toolchain = pinned_toolchain(project_dir)
@@ -219,13 +243,9 @@ def setup_lean(
     assert lake is not None, "a lake was found or installed, and the toolchain is pinned"
     # The same toolchain the launch will ask for; through the proxy, elan installs it on first use.
     env.update(lake.env())
-    steps = (
-        [str(lake.lake), "exe", "cache", "get"],  # resolves the pinned deps, downloads Mathlib's oleans
-        [str(lake.lake), "build", REPL_TARGET],
-    )
-    for argv in steps:
-        failed = _run(argv, project_dir, env, timeout_s)
-        if failed:
+    for step in steps:
+        failed = _step(str(lake.lake), step, project_dir, env, timeout_s)
+        if failed and step.required:
             return False, failed
     problem = installation_problem(project_dir, path)
     if problem:
