@@ -85,3 +85,19 @@ def test_cache_over_the_small_model(tiny_generator: TransformersGenerator) -> No
     second = gen.generate(["Lemma x : True.\n"], 2, 1.0, 0.95, 8, [], 4)
     assert first == second and gen.stats.hits == 1
     assert second[0][0].token_logprobs is not None  # everything survives the round trip
+
+
+def test_requests_with_their_own_seeds_miss_only_what_is_new() -> None:
+    """Requests of one batch keep their own seeds: hits are served, the misses and the unseeded go
+    to the backend together (one call per seed through the plain-``generate`` fallback)."""
+    from prover.generate.batching import Request, SamplingParams
+
+    inner = Counting()
+    gen = CachedGenerator(inner, CompletionCache())
+    params = SamplingParams(0.8, 0.95, 10, ("Qed.",))
+    gen.generate_requests([Request("a", 1, 1), Request("a", 1, 2)], params)
+    out = gen.generate_requests([Request("a", 1, 2), Request("b", 1, 2), Request("a", 1, 3), Request("c", 1, None),
+                                 Request("b", 1, 2)], params)
+    assert inner.asked == [["a"], ["a"], ["b"], ["a"], ["c"]]  # a/2 served; b/2 generated once
+    assert [cs[0].text for cs in out] == ["a/0/2", "b/0/2", "a/0/3", "c/0/None", "b/0/2"]
+    assert gen.stats.hits == 1 and gen.stats.misses == 5 and gen.stats.uncacheable == 1

@@ -57,9 +57,42 @@ def test_seed_reproducible_per_prompt(tiny_generator: TransformersGenerator) -> 
     assert first == again
     # the same prompt gets the same samples wherever it sits in the batch (the cache relies on it)
     alone = sample(tiny_generator, [PROMPTS[1]], seed=11)
-    assert alone[0] == first[1]
+    assert_same_samples(alone[0], first[1])
     other = sample(tiny_generator, PROMPTS, seed=12)
     assert other[0] != first[0]
+
+
+def assert_same_samples(a: list[Completion], b: list[Completion]) -> None:
+    """The same texts, token counts and finish reasons; log-probabilities equal up to float rounding
+    (padding and batch size change the order of additions in the matmuls: see ``hf``)."""
+    assert [(c.text, c.tokens, c.finish_reason) for c in a] == [(c.text, c.tokens, c.finish_reason) for c in b]
+    for x, y in zip(a, b, strict=True):
+        assert x.token_logprobs is not None and y.token_logprobs is not None
+        assert max((abs(p - q) for p, q in zip(x.token_logprobs, y.token_logprobs, strict=True)),
+                   default=0.0) < 1e-4
+
+
+def test_seeded_requests_batch_together_and_stay_reproducible(
+    tiny_generator: TransformersGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests with different prompts, n and seeds share forward batches (left-padded, at most
+    max_batch = 8 sequences each), and each gets what it gets alone: the contract the cache and the
+    eval's per-sample seeds rely on."""
+    from prover.generate.batching import Request, SamplingParams
+
+    params = SamplingParams(1.0, 0.95, 16)
+    requests = [Request(PROMPTS[0], 2, 5), Request(PROMPTS[1], 3, 11), Request(PROMPTS[0] * 3, 4, 9),
+                Request(PROMPTS[1], 3, 12)]
+    seen = spy_on_generate(tiny_generator, monkeypatch)
+    together = tiny_generator.generate_requests(requests, params)
+    assert [kwargs["input_ids"].shape[0] for kwargs, _ in seen] == [8, 4]  # 12 sequences, not 4 calls
+    assert [len(cs) for cs in together] == [2, 3, 4, 3]
+    for request, completions in zip(requests, together, strict=True):
+        [alone] = tiny_generator.generate_requests([request], params)
+        assert_same_samples(alone, completions)
+    assert [c.text for c in together[1]] != [c.text for c in together[3]]  # another seed, other samples
+    # the old signature is the same path: one seed for every prompt
+    assert_same_samples(sample(tiny_generator, [PROMPTS[1]], n=3, seed=11, max_tokens=16)[0], together[1])
 
 
 def test_stop_strings_cut_text_and_tokens(tiny_generator: TransformersGenerator) -> None:
@@ -140,7 +173,7 @@ def test_logprobs_keep_one_float_per_token_not_the_vocabulary(
     for kwargs, res in seen:
         assert not kwargs.get("output_logits") and not kwargs.get("output_scores")
         assert getattr(res, "logits", None) is None and getattr(res, "scores", None) is None
-        [recorder] = kwargs["logits_processor"]
+        recorder = kwargs["logits_processor"][0]  # then the row sampler
         assert isinstance(recorder, ChosenLogprobs) and recorder.pending is None
         rows = res.sequences.shape[0]
         assert recorder.columns and all(c.shape == (rows,) and c.numel() < vocab for c in recorder.columns)
@@ -195,3 +228,37 @@ def test_a_prompt_longer_than_the_context_is_cut_from_the_left(tiny_generator: T
     assert fit_prompt(ids, 600, 512, None) == ids[-256:]
     assert fit_prompt(ids[:400], 24, 512, None) == ids[:400]
     assert fit_prompt(ids, 24, None, None) == ids
+
+
+def test_each_row_keeps_the_room_its_own_prompt_leaves(tiny_generator: TransformersGenerator) -> None:
+    """A cut prompt (256 tokens left of 512, so 256 of room) beside a short one in one batch: the
+    short prompt's samples are not cut to the long one's room, and are what it gets alone."""
+    from prover.generate.batching import Request, SamplingParams
+
+    params = SamplingParams(1.0, 1.0, 300)
+    long_prompt = PROMPTS[0] * 200
+    short, cut = tiny_generator.generate_requests([Request(PROMPTS[1], 2, 4), Request(long_prompt, 2, 4)],
+                                                  params)
+    assert all(c.tokens <= 256 for c in cut)
+    [alone] = tiny_generator.generate_requests([Request(PROMPTS[1], 2, 4)], params)
+    assert_same_samples(alone, short)
+
+
+def test_row_sampler_draws_each_row_from_its_own_stream_within_top_p() -> None:
+    """top-p 0.6 over (0.5, 0.3, 0.2) keeps the two most likely tokens; a row's pick depends only on
+    its scores and its generator, not on the rows beside it."""
+    import torch
+
+    from prover.generate.hf_sampling import RowSampler
+
+    scores = torch.log(torch.tensor([[0.2, 0.5, 0.3]]))
+
+    def picks(top_p: float, rows: int, seed: int = 0) -> list[list[int]]:
+        gens = [torch.Generator().manual_seed(seed + i) for i in range(rows)]
+        sampler = RowSampler(torch, gens, 1.0, top_p)
+        out = [sampler(None, scores.repeat(rows, 1)) for _ in range(200)]
+        assert all(torch.isinf(o).sum(dim=1).tolist() == [2] * rows for o in out)  # one token left per row
+        return [[int(o[i].argmax()) for o in out] for i in range(rows)]
+
+    assert set(picks(0.6, 1)[0]) == {1, 2} and set(picks(1.0, 1)[0]) == {0, 1, 2}
+    assert picks(1.0, 3)[0] == picks(1.0, 1)[0]  # row 0 alone and beside two others

@@ -122,3 +122,21 @@ def test_connection_refused_is_retried_then_reported() -> None:
 def test_completions_url() -> None:
     assert completions_url("http://h:1") == "http://h:1/v1/completions"
     assert completions_url("http://h:1/v1/") == "http://h:1/v1/completions"
+
+
+def test_requests_with_their_own_seeds_in_one_client_call(tiny_generator: TransformersGenerator) -> None:
+    """Each request is one HTTP request with its own n and seed, answered as the model would alone."""
+    from prover.generate.batching import Request, SamplingParams
+
+    requests = [Request(PROMPTS[0], 2, 3), Request(PROMPTS[1], 1, 4), Request(PROMPTS[0], 1, 5)]
+    params = SamplingParams(1.0, 0.9, 12)
+    with CompletionServer(tiny_generator, "tiny", max_requests=10) as server:
+        client = OpenAIGenerator(server.base_url, "tiny", concurrency=3, timeout_s=30, max_retries=0)
+        try:
+            out = client.generate_requests(requests, params)
+        finally:
+            client.close()
+    assert client.requests == 3 and [len(cs) for cs in out] == [2, 1, 1]
+    for request, got in zip(requests, out, strict=True):
+        [want] = tiny_generator.generate_requests([request], params)
+        assert [c.text for c in got] == [c.text for c in want]

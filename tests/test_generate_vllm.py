@@ -39,3 +39,38 @@ def test_missing_vllm_says_how_to_install() -> None:
     with pytest.raises(RuntimeError, match=r"vllm is not installed: pip install 'prover-itp\[gpu\]' \(in a "
                        r"checkout: pip install -e '\.\[gpu\]'\)"):
         VLLMGenerator("any")
+
+
+def test_all_requests_go_to_vllm_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in ``vllm`` module: one ``LLM.generate`` call gets every prompt, each with its own
+    SamplingParams (n and seed), and its outputs come back in request order."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from prover.generate import vllm_backend
+    from prover.generate.batching import Request, SamplingParams
+
+    calls: list[tuple[list[str], list[Any]]] = []
+
+    class FakeLLM:
+        def __init__(self, **kwargs: Any) -> None:
+            self.kwargs = kwargs
+
+        def generate(self, prompts: list[str], params: list[Any], use_tqdm: bool = False) -> list[Any]:
+            calls.append((prompts, params))
+            def output(text: str) -> Any:
+                return SimpleNamespace(text=text, token_ids=[1, 2], logprobs=None, cumulative_logprob=-1.0,
+                                       finish_reason="stop")
+
+            return [SimpleNamespace(outputs=[output(f"{p}|{sp.seed}|{j}") for j in range(sp.n)])
+                    for p, sp in zip(prompts, params, strict=True)]
+
+    fake = SimpleNamespace(LLM=FakeLLM, SamplingParams=lambda **kw: SimpleNamespace(**kw))
+    monkeypatch.setattr(vllm_backend, "require_vllm", lambda: fake)
+    gen = vllm_backend.VLLMGenerator("m", logprobs=False)
+    out = gen.generate_requests([Request("a", 2, 1), Request("b", 1, 7)], SamplingParams(0.8, 0.9, 16, ("Qed.",)))
+    [(prompts, params)] = calls
+    assert prompts == ["a", "b"] and [(sp.n, sp.seed, sp.stop, sp.max_tokens) for sp in params] == [
+        (2, 1, ["Qed."], 16), (1, 7, ["Qed."], 16)]
+    assert [[c.text for c in cs] for cs in out] == [["a|1|0", "a|1|1"], ["b|7|0"]]
+    assert gen.generate(["c"], 1, 0.0, 0.9, 4, [], None)[0][0].text == "c|None|0"

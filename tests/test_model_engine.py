@@ -168,3 +168,7 @@ def test_prover_eval_with_the_model_engine_end_to_end(tmp_path: Path) -> None:
     assert report["config"]["engine"] == "model" and report["solved"] == 0 and report["total"] == 2
     samples = [s for p in report["problems"] for s in p["samples"]]
     assert len(samples) == 4 and all(s["tokens"] > 0 and not s["proved"] for s in samples)
+    # a problem's two samples are one generation call per round (round 0: always the same prompt)
+    generation = report["generation"]
+    assert generation["sequences"] == sum(s["detail"]["attempts"] for s in samples)
+    assert generation["sequences_per_call"].get("2", 0) >= 2 and generation["calls"] < generation["sequences"]

@@ -226,7 +226,7 @@ def _run(args: argparse.Namespace) -> int:
             with VerifierPool(backend, workers, settings.pool.limits(), cache=cache) as pool:
                 summary = run_eval(config, bench, problems, RequireVerifier(pool), store, identity, progress,
                                    engine)
-            report = build_report(config, bench, problems, store, summary.hashes, env)
+            report = build_report(config, bench, problems, store, summary.hashes, env, summary.generation)
     except BackendUnavailable as exc:
         raise EvalUsageError(f"{bench.name}: {verifier_missing(bench.backend, exc)}") from exc
     finally:

@@ -12,6 +12,7 @@ imported when an attempt runs.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from prover.evaluate.benchmarks import BenchProblem
     from prover.generate.base import Generator
+    from prover.generate.batching import GenerationStats
     from prover.pool import CheckPool
-    from prover.search.model_engine import ModelEngineConfig
+    from prover.search.model_engine import ModelEngineConfig, ModelResult
     from prover.search.policy import Policy
 
 ENGINES = ("portfolio", "step", "model", "hybrid")
@@ -43,6 +45,10 @@ class SampleOutcome:
 
 
 class Engine(Protocol):
+    """One ``attempt`` per sample. An engine that also has ``attempt_many(problem, pool, budget_s,
+    seeds, workdir) -> list[SampleOutcome]`` gets a problem's samples together (the model engines:
+    one batch per round)."""
+
     def attempt(
         self, problem: BenchProblem, pool: CheckPool, budget_s: float, seed: int, workdir: Path
     ) -> SampleOutcome: ...
@@ -84,31 +90,47 @@ class PortfolioEngine:
 
 class ModelEngine:
     """Sampled proofs revised from the checker's errors; hybrid when ``config.tool_correction``. Each
-    attempt gets the sample's seed and budget. Eval workers share the one generator, so its calls are
-    serialised (the checks of different workers still overlap)."""
+    sample is one run of the model engine with the sample's seed and budget. ``attempt_many`` steps a
+    problem's samples together, so each round of all of them is one batch; eval workers share the one
+    generator through a ``BatchingGenerator``, which merges the batches workers ask for at once (one
+    worker's checks overlap another's generation). ``stats`` counts the backend calls and their sizes."""
 
     def __init__(self, generator: Generator, config: ModelEngineConfig) -> None:
-        from prover.generate.base import SerialisedGenerator
+        from prover.generate.batching import BatchingGenerator
 
-        self.generator = SerialisedGenerator(generator)
+        self.generator = BatchingGenerator(generator)
         self.config = config
+
+    @property
+    def stats(self) -> GenerationStats:
+        return self.generator.stats
 
     def attempt(
         self, problem: BenchProblem, pool: CheckPool, budget_s: float, seed: int, workdir: Path
     ) -> SampleOutcome:
-        from prover.search.model_engine import prove_with_model
+        return self.attempt_many(problem, pool, budget_s, [seed], workdir)[0]
+
+    def attempt_many(
+        self, problem: BenchProblem, pool: CheckPool, budget_s: float, seeds: Sequence[int], workdir: Path
+    ) -> list[SampleOutcome]:
+        """One outcome per seed, each what ``attempt`` with that seed would give (times aside)."""
+        from prover.search.model_engine import prove_many
         from prover.search.runner import Problem
 
-        config = dataclasses.replace(self.config, seed=seed, budget_s=budget_s)
-        found = prove_with_model(Problem(problem.name, problem.statement), self.generator, pool, config,
-                                 workdir, problem.backend)
-        summary = found.to_json()
-        detail = {key: summary[key] for key in ("rounds", "revisions", "corrections", "reasons")}
-        detail["attempts"] = len(found.attempts)
-        return SampleOutcome(
-            found.proved, found.proof, found.time_s, found.verify_time_s, tokens=found.tokens,
-            technique=found.technique, error=found.error, detail=detail,
-        )
+        configs = [dataclasses.replace(self.config, seed=seed, budget_s=budget_s) for seed in seeds]
+        found = prove_many(Problem(problem.name, problem.statement), self.generator, pool, configs, workdir,
+                           problem.backend)
+        return [_outcome(result) for result in found]
+
+
+def _outcome(found: ModelResult) -> SampleOutcome:
+    summary = found.to_json()
+    detail = {key: summary[key] for key in ("rounds", "revisions", "corrections", "reasons")}
+    detail["attempts"] = len(found.attempts)
+    return SampleOutcome(
+        found.proved, found.proof, found.time_s, found.verify_time_s, tokens=found.tokens,
+        technique=found.technique, error=found.error, detail=detail,
+    )
 
 
 def make_engine(

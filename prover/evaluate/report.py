@@ -41,8 +41,10 @@ def build_report(
     store: EvalStore,
     hashes: dict[int, str],
     env: Environment,
+    generation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON result for ``problems`` from what ``store`` holds for each seed's run."""
+    """The JSON result for ``problems`` from what ``store`` holds for each seed's run; ``generation``:
+    the model engine's backend calls of this invocation (``GenerationStats.to_json``)."""
     by_seed: dict[int, dict[str, list[SampleRecord]]] = {}
     for seed, digest in hashes.items():
         grouped: dict[str, list[SampleRecord]] = defaultdict(list)
@@ -126,6 +128,7 @@ def build_report(
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
         "categories": categories,
+        "generation": generation,
         "problems": rows,
         "does_not_elaborate": [{"key": key, "why": why} for key, why in env.does_not_elaborate],
     }
@@ -191,6 +194,12 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"- wall time {cfg['wall_time_s']:.1f} s, search {cfg['search_time_s']:.1f} s, "
         f"verifier {cfg['verifier_time_s']:.1f} s, tokens {cfg['tokens']}",
         "- " + ", ".join(f"pass@{k} = {pk(k)}" for k in ks),
+    ]
+    gen = report.get("generation")
+    if gen:
+        lines.append(f"- generation: {gen['calls']} backend call(s), {gen['sequences']} sequences, "
+                     f"{gen['mean_sequences_per_call']:g} per call")
+    lines += [
         "",
         "| category | problems | solved | " + " | ".join(f"pass@{k}" for k in ks) + " |",
         "|---|---:|---:|" + "---:|" * len(ks),

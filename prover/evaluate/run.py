@@ -1,6 +1,8 @@
 """The eval run: a search engine on every problem of a benchmark split, n samples per problem per
 seed, every proof certified by ONE verifier pool, every sample committed to the SQLite store as
-soon as it is known (an interrupted run resumes without redoing finished samples).
+soon as it is known (an interrupted run resumes without redoing finished samples). A model engine
+gets each problem's missing samples at once (``attempt_many``: one generation batch per round);
+``workers`` problems run at a time, so one problem's checks overlap another's generation.
 
 Each seed is its own run configuration (its own hash): pass@k is computed per seed and then
 averaged, with the spread over seeds. Options that only choose what to run or report (k, n,
@@ -135,9 +137,12 @@ def select(problems: Sequence[BenchProblem], only: str | None, limit: int | None
 
 @dataclass(frozen=True)
 class _Job:
+    """Samples of one problem in one seed's run: one sample, or every missing one for an engine with
+    ``attempt_many`` (a model engine then samples them as one batch per round)."""
+
     problem: BenchProblem
     seed: int
-    sample: int
+    samples: tuple[int, ...]
     config_hash: str
 
 
@@ -150,6 +155,7 @@ class RunSummary:
     done: int  # samples run by this invocation
     wall_s: float
     invocation: str
+    generation: dict[str, Any] | None = None  # a model engine's backend calls and their sizes (this run)
 
 
 def run_eval(
@@ -165,6 +171,7 @@ def run_eval(
 ) -> RunSummary:
     """Run every missing sample of every problem for every seed; returns what was done."""
     engine = engine or make_engine(config.engine)
+    many = getattr(engine, "attempt_many", None)
     invocation = uuid.uuid4().hex[:12]
     hashes: dict[int, str] = {}
     jobs: list[_Job] = []
@@ -176,35 +183,42 @@ def run_eval(
         store.begin(digest, run_config)
         finished = store.finished(digest)
         for problem in problems:
-            for sample in range(config.n):
-                if finished.get((problem.key, sample)) == problem.statement_sha:
-                    skipped += 1
-                else:
-                    jobs.append(_Job(problem, seed, sample, digest))
+            sha = problem.statement_sha
+            todo = tuple(s for s in range(config.n) if finished.get((problem.key, s)) != sha)
+            skipped += config.n - len(todo)
+            if many is not None and todo:
+                jobs.append(_Job(problem, seed, todo, digest))
+            else:
+                jobs.extend(_Job(problem, seed, (s,), digest) for s in todo)
+    total = sum(len(job.samples) for job in jobs)
     solved = _solved_so_far(store, hashes, problems)
     started = time.monotonic()
     last = started  # each record is charged the wall time since the previous one
     bar = tqdm(
-        total=skipped + len(jobs), initial=skipped, unit="sample", file=progress or sys.stderr,
+        total=skipped + total, initial=skipped, unit="sample", file=progress or sys.stderr,
         disable=progress is None, dynamic_ncols=True, desc=f"{bench.name}/{config.split}",
     )
     if skipped and progress is not None:
-        bar.write(f"resuming: {skipped} sample(s) already recorded, {len(jobs)} to run", file=progress)
+        bar.write(f"resuming: {skipped} sample(s) already recorded, {total} to run", file=progress)
     bar.set_postfix(solved=len(solved), refresh=False)
     dirs = WorkerDirs("prover-eval-")
 
-    def work(job: _Job) -> SampleOutcome:
+    def work(job: _Job) -> list[SampleOutcome]:
+        seeds = [engine_seed(job.seed, sample) for sample in job.samples]
         try:
-            seed = engine_seed(job.seed, job.sample)
-            return engine.attempt(job.problem, pool, config.budget_s, seed, dirs.mine())
+            if many is not None:
+                outcomes: list[SampleOutcome] = many(job.problem, pool, config.budget_s, seeds, dirs.mine())
+                return outcomes
+            return [engine.attempt(job.problem, pool, config.budget_s, seeds[0], dirs.mine())]
         except BackendUnavailable:  # no later sample could be checked either: stop, record nothing
             raise
         except Exception as exc:  # one problem's failure must not stop the run: record it
-            return SampleOutcome(False, None, 0.0, 0.0, error=f"internal: {type(exc).__name__}: {exc}"[:500])
+            error = f"internal: {type(exc).__name__}: {exc}"[:500]
+            return [SampleOutcome(False, None, 0.0, 0.0, error=error) for _ in job.samples]
 
     done = 0
     with bar, ThreadPoolExecutor(max_workers=config.workers) as executor:
-        pending: dict[Future[SampleOutcome], _Job] = {}
+        pending: dict[Future[list[SampleOutcome]], _Job] = {}
         queue = iter(jobs)
         for job in queue:  # keep the executor's queue short so an interrupt loses little
             pending[executor.submit(work, job)] = job
@@ -215,34 +229,36 @@ def run_eval(
                 finished_now, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished_now:
                     job = pending.pop(future)
-                    outcome = future.result()
-                    rec = _record(job, outcome, invocation)
-                    store.record(job.config_hash, rec)
-                    now = time.monotonic()
-                    store.add_wall(job.config_hash, now - last)
-                    last = now
-                    done += 1
-                    if rec.proved:
-                        solved.add(job.problem.key)
-                    bar.set_postfix(solved=len(solved), refresh=False)
-                    bar.update(1)
-                    if on_record is not None:
-                        on_record(rec)
+                    for sample, outcome in zip(job.samples, future.result(), strict=True):
+                        rec = _record(job, sample, outcome, invocation)
+                        store.record(job.config_hash, rec)
+                        now = time.monotonic()
+                        store.add_wall(job.config_hash, now - last)
+                        last = now
+                        done += 1
+                        if rec.proved:
+                            solved.add(job.problem.key)
+                        bar.set_postfix(solved=len(solved), refresh=False)
+                        bar.update(1)
+                        if on_record is not None:
+                            on_record(rec)
                     nxt = next(queue, None)
                     if nxt is not None:
                         pending[executor.submit(work, nxt)] = nxt
         finally:
             for future in pending:
                 future.cancel()
-    return RunSummary(hashes, skipped, done, time.monotonic() - started, invocation)
+    stats = getattr(engine, "stats", None)
+    generation = None if stats is None else stats.to_json()
+    return RunSummary(hashes, skipped, done, time.monotonic() - started, invocation, generation)
 
 
-def _record(job: _Job, outcome: SampleOutcome, invocation: str) -> SampleRecord:
+def _record(job: _Job, sample: int, outcome: SampleOutcome, invocation: str) -> SampleRecord:
     return SampleRecord(
         problem=job.problem.key,
-        sample=job.sample,
+        sample=sample,
         seed=job.seed,
-        engine_seed=engine_seed(job.seed, job.sample),
+        engine_seed=engine_seed(job.seed, sample),
         statement_sha=job.problem.statement_sha,
         proved=outcome.proved,
         proof=outcome.proof,

@@ -1,5 +1,6 @@
 """Generation: one protocol (``base.Generator``) over three backends — transformers (``hf.py``),
-OpenAI-compatible servers (``openai_compat.py``), vLLM (``vllm_backend.py``) — a completion cache
+OpenAI-compatible servers (``openai_compat.py``), vLLM (``vllm_backend.py``) — batched requests with
+their own seeds and a micro-batcher that merges concurrent callers (``batching.py``), a completion cache
 (``cache.py``), prompt templates per language and role (``prompts.py``, ``templates/``), the answer
 extractor (``extract.py``) and a small OpenAI-compatible server (``serve.py``).
 

@@ -63,7 +63,13 @@ class Completion:
 class Generator(Protocol):
     """A generation backend. Implementations must make a seeded request reproducible per prompt
     (the same prompt, parameters and seed give the same completions whatever else is in the batch):
-    the completion cache relies on it."""
+    the completion cache relies on it. On a batching backend "the same" means the same tokens and
+    text; the log-probabilities may differ in the last bits, since padding and batch size change the
+    order of additions in the batched matmuls (transformers: about 1e-6 in float32).
+
+    A backend that batches requests with different seeds or ``n`` also has ``generate_requests``
+    (``batching.Request`` list and ``batching.SamplingParams``); callers reach either through
+    ``batching.generate_requests``."""
 
     def identity(self) -> str:
         """The backend, the model and every setting that changes what it samples (weights version,
@@ -175,7 +181,8 @@ def weights_version(model: str) -> str:
 
 class SerialisedGenerator:
     """A ``Generator`` that lets one thread at a time into ``inner``: threads that share one model
-    (eval workers, self-play problems) take turns generating while their checks overlap."""
+    (self-play problems) take turns generating while their checks overlap. ``batching.
+    BatchingGenerator`` does the same and also merges the requests of threads that wait."""
 
     def __init__(self, inner: Generator) -> None:
         self.inner = inner

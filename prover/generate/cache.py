@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prover.generate.base import Completion, Generator
+from prover.generate.batching import Request, SamplingParams, generate_requests
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -117,26 +118,43 @@ class CachedGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        if not cacheable(temperature, seed):
-            self.stats.uncacheable += len(prompts)
-            return self.inner.generate(prompts, n, temperature, top_p, max_tokens, stop, seed)
+        return self.generate_requests([Request(p, n, seed) for p in prompts],
+                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+
+    def generate_requests(
+        self, requests: Sequence[Request], params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Hits served from the cache; the misses and the uncacheable requests in one call."""
         identity = self.inner.identity()
-        keys = [cache_key(identity, p, n, temperature, top_p, max_tokens, stop, seed) for p in prompts]
+        keys: list[str | None] = []
+        for r in requests:
+            if cacheable(params.temperature, r.seed):
+                keys.append(cache_key(identity, r.prompt, r.n, params.temperature, params.top_p,
+                                      params.max_tokens, params.stop, r.seed))
+            else:
+                keys.append(None)
+        self.stats.uncacheable += sum(key is None for key in keys)
         found: dict[str, list[Completion]] = {}
-        for key in dict.fromkeys(keys):
+        for key in dict.fromkeys(k for k in keys if k is not None):
             hit = self.cache.get(key)
             if hit is not None:
                 found[key] = hit
-        missing = [i for i, key in enumerate(keys) if key not in found]
-        # A prompt repeated in the batch is generated once: its completions are the same anyway.
-        todo = list(dict.fromkeys(keys[i] for i in missing))
-        self.stats.hits += len(prompts) - len(missing)
+        missing = [i for i, key in enumerate(keys) if key is not None and key not in found]
+        self.stats.hits += sum(key is not None and key in found for key in keys)
         self.stats.misses += len(missing)
-        if todo:
-            first = {keys[i]: prompts[i] for i in reversed(missing)}
-            batch = [first[k] for k in todo]
-            fresh = self.inner.generate(batch, n, temperature, top_p, max_tokens, stop, seed)
-            for key, completions in zip(todo, fresh, strict=True):
-                self.cache.put(key, identity, completions)
-                found[key] = completions
-        return [found[key] for key in keys]
+        # A request repeated in the batch is generated once: its completions are the same anyway.
+        first: dict[str, int] = {}
+        for i in missing:
+            first.setdefault(str(keys[i]), i)
+        todo = list(first.values())
+        fresh_only = [i for i, key in enumerate(keys) if key is None]
+        sent = todo + fresh_only
+        answers = generate_requests(self.inner, [requests[i] for i in sent], params) if sent else []
+        out: dict[int, list[Completion]] = {}
+        for i, completions in zip(sent, answers, strict=True):
+            slot = keys[i]
+            if slot is not None:
+                self.cache.put(slot, identity, completions)
+                found[slot] = completions
+            out[i] = completions
+        return [out[i] if key is None else found[key] for i, key in enumerate(keys)]

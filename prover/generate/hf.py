@@ -1,16 +1,22 @@
 """The transformers backend: a causal language model from ``from_pretrained`` (a local directory or a
 Hugging Face id), sampled on the CPU or a GPU.
 
-``n`` samples per prompt come from one batched ``generate`` call (``num_return_sequences``). A seeded
-request is sampled one prompt at a time under a seed derived from (seed, prompt), so its completions
-do not depend on which other prompts share the batch or where the prompt sits in it: that is what
-makes seeded completions cacheable (``cache.py``). Unseeded requests batch several prompts together.
+Every request's samples are rows of one batch: all rows of all requests (any mix of prompts, ``n``
+and seeds, ``generate_requests``) sorted by prompt length, left-padded, and run in chunks of at most
+``max_batch`` sequences, which bounds memory (the rows of a chunk share their room: see below). A
+row samples with its own ``torch.Generator`` seeded by (request seed, prompt, sample index)
+(``hf_sampling.RowSampler``), so a seeded row draws the same random numbers whatever else shares
+its batch. Its tokens are then the ones it gets alone up to float rounding: padding and batch size
+change the order of additions in the matmuls, so logits (and the recorded log-probabilities) can
+differ in the last bits (about 1e-6 here), and a draw that falls within that distance of a boundary
+between two tokens could pick the other one. Texts agree in practice (tested).
 
 A prompt and its completion must fit the model's context (its maximum positions): a longer prompt
 keeps its last tokens — enough to leave ``max_tokens`` of room, but never fewer than half the
 context — so a long revision prompt loses its opening instructions, not the attempt and errors next
-to the answer; the completion is cut to the room left (finish reason ``length``; in an unseeded
-batch, the room its longest prompt leaves). A leading BOS token is kept.
+to the answer; the completion is cut to the room its own prompt leaves (finish reason
+``length``), and rows with less room than ``max_tokens`` run in chunks of their own room (a finished
+row's positions keep advancing while its chunk decodes). A leading BOS token is kept.
 
 Log-probabilities are recorded as sampling goes (``ChosenLogprobs``): one float per generated token,
 never a step's scores over the vocabulary for more than the one step being sampled.
@@ -18,8 +24,8 @@ never a step's scores over the vocabulary for more than the one step being sampl
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prover.generate.base import (
@@ -30,6 +36,8 @@ from prover.generate.base import (
     default_threads,
     weights_version,
 )
+from prover.generate.batching import Request, SamplingParams
+from prover.generate.hf_sampling import RowSampler, row_seed
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
            "float16": "float16", "fp16": "float16"}
@@ -93,11 +101,15 @@ class ChosenLogprobs:
         return rows
 
 
-def prompt_seed(seed: int, prompt: str) -> int:
-    """A per-prompt seed: independent streams for different prompts, the same stream for the same
-    prompt wherever it appears in a batch."""
-    digest = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**63)
+@dataclass(frozen=True)
+class _Row:
+    """One sequence to sample: sample ``sample`` of request ``request``."""
+
+    request: int
+    sample: int
+    ids: list[int]  # the fitted prompt
+    seed: int  # its own generator's seed
+    room: int  # the most new tokens it may take
 
 
 class TransformersGenerator:
@@ -170,79 +182,98 @@ class TransformersGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        check_sampling(n, temperature, top_p, max_tokens)
+        return self.generate_requests([Request(p, n, seed) for p in prompts],
+                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+
+    def generate_requests(
+        self, requests: Sequence[Request], params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Every request's rows (one per sample; one for greedy, repeated ``n`` times) sorted by
+        prompt length and run in chunks of at most ``max_batch`` (see the module's docstring)."""
+        for r in requests:
+            check_sampling(r.n, params.temperature, params.top_p, params.max_tokens)
         if self.model is None:
             raise GenerationError("the generator is closed")
-        results: list[list[Completion]] = []
-        if seed is not None:
-            for prompt in prompts:
-                self._torch.manual_seed(prompt_seed(seed, prompt))
-                results.append(self._samples([prompt], n, temperature, top_p, max_tokens, stop)[0])
-            return results
-        per_batch = max(1, self.max_batch // n)
-        for i in range(0, len(prompts), per_batch):
-            results.extend(self._samples(prompts[i : i + per_batch], n, temperature, top_p, max_tokens, stop))
-        return results
+        fitted = self._encode([r.prompt for r in requests], params.max_tokens)
+        greedy = params.temperature == 0
+        rows: list[_Row] = []
+        for i, (r, ids) in enumerate(zip(requests, fitted, strict=True)):
+            cap = params.max_tokens
+            room = cap if self.context is None else min(cap, self.context - len(ids))
+            for j in range(1 if greedy else r.n):
+                seed = self._fresh_seed() if r.seed is None else row_seed(r.seed, r.prompt, j)
+                rows.append(_Row(i, j, ids, seed, max(1, room)))
+        # A chunk holds rows of one room: a finished row still advances its positions while the
+        # others decode, so a longer-lived neighbour would run it past the context. Rooms differ only
+        # for prompts near the context. Similar lengths share a chunk (less padding).
+        rooms: dict[int, list[_Row]] = {}
+        for row in sorted(rows, key=lambda row: len(row.ids)):
+            rooms.setdefault(row.room, []).append(row)
+        out: list[list[Completion | None]] = [[None] * (1 if greedy else r.n) for r in requests]
+        stops = [s for s in params.stop if s]
+        for same in rooms.values():
+            for start in range(0, len(same), self.max_batch):
+                chunk = same[start : start + self.max_batch]
+                for row, completion in zip(chunk, self._generate(chunk, params, stops), strict=True):
+                    out[row.request][row.sample] = completion
+        done = [[c for c in cs if c is not None] for cs in out]
+        return [cs * r.n if greedy else cs for cs, r in zip(done, requests, strict=True)]
 
-    def _samples(self, prompts: Sequence[str], n: int, temperature: float, top_p: float,
-                 max_tokens: int, stop: Sequence[str]) -> list[list[Completion]]:
-        """``n`` completions for each of a few prompts, in rounds of at most ``max_batch`` sequences."""
-        out: list[list[Completion]] = [[] for _ in prompts]
-        # Greedy decoding gives one answer; it is computed once and repeated n times.
-        draws = n if temperature > 0 else 1
-        per_round = max(1, self.max_batch // len(prompts))
-        while len(out[0]) < draws:
-            k = min(per_round, draws - len(out[0]))
-            for i, completions in enumerate(self._generate(prompts, k, temperature, top_p, max_tokens, stop)):
-                out[i].extend(completions)
-        return [c * n if temperature == 0 else c for c in out]
+    def _encode(self, prompts: Sequence[str], max_tokens: int) -> list[list[int]]:
+        """Each prompt's token ids, cut to fit the context (``fit_prompt``)."""
+        tok = self.tokenizer
+        bos = tok.bos_token
+        # A chat template already wrote the BOS token into the text; adding another would change
+        # what the model sees. Decided per prompt, so a prompt's ids never depend on its batch.
+        ids: dict[str, list[int]] = {}
+        for special in (True, False):
+            group = [p for p in dict.fromkeys(prompts) if special != bool(bos and p.startswith(bos))]
+            if group:
+                for p, row in zip(group, tok(group, add_special_tokens=special)["input_ids"], strict=True):
+                    ids[p] = list(row)
+        fitted = [fit_prompt(ids[p], max_tokens, self.context, tok.bos_token_id) for p in prompts]
+        self.truncated_prompts += sum(len(f) < len(ids[p]) for f, p in zip(fitted, prompts, strict=True))
+        return fitted
 
-    def _generate(self, prompts: Sequence[str], k: int, temperature: float, top_p: float,
-                  max_tokens: int, stop: Sequence[str]) -> list[list[Completion]]:
+    def _fresh_seed(self) -> int:
+        # Unseeded rows draw their seed from torch's global stream (torch.manual_seed still rules).
+        return int(self._torch.randint(0, 2**62, ()).item())
+
+    def _generate(self, chunk: Sequence[_Row], params: SamplingParams, stops: list[str]) -> list[Completion]:
         torch = self._torch
         tok = self.tokenizer
-        # A chat template already wrote the BOS token into the text; adding another would change
-        # what the model sees.
-        bos = tok.bos_token
-        add_special = not (bos and all(p.startswith(bos) for p in prompts))
-        rows = tok(list(prompts), add_special_tokens=add_special)["input_ids"]
-        fitted = [fit_prompt(list(row), max_tokens, self.context, tok.bos_token_id) for row in rows]
-        self.truncated_prompts += sum(len(a) < len(b) for a, b in zip(fitted, rows, strict=True))
-        enc = tok.pad({"input_ids": fitted}, return_tensors="pt")
+        enc = tok.pad({"input_ids": [row.ids for row in chunk]}, return_tensors="pt")
         enc = {key: value.to(self.device) for key, value in enc.items()}
         width = enc["input_ids"].shape[1]
-        room = max_tokens if self.context is None else min(max_tokens, self.context - width)
         recorder = ChosenLogprobs(torch) if self.logprobs else None
+        processors: list[Any] = [] if recorder is None else [recorder]  # first: it sees the raw scores
+        if params.temperature > 0:
+            generators = [torch.Generator().manual_seed(row.seed) for row in chunk]
+            processors.append(RowSampler(torch, generators, params.temperature, params.top_p))
+        from transformers import LogitsProcessorList
+
+        # Greedy over the sampler's one-token scores: generate's own sampler shares one random
+        # stream between rows, which would make a row's draws depend on its neighbours.
         kwargs: dict[str, Any] = {
-            "max_new_tokens": room,
-            "num_return_sequences": k,
+            "max_new_tokens": chunk[0].room,
+            "do_sample": False, "temperature": None, "top_p": None, "top_k": None,
             "return_dict_in_generate": True,
             "output_logits": False,
             "output_scores": False,
             "pad_token_id": tok.pad_token_id,
             "eos_token_id": tok.eos_token_id,
+            "logits_processor": LogitsProcessorList(processors),
         }
-        if recorder is not None:
-            from transformers import LogitsProcessorList
-
-            kwargs["logits_processor"] = LogitsProcessorList([recorder])
-        if temperature > 0:
-            # top_k=0: no top-k cut, the same sampling the OpenAI API and vLLM do.
-            kwargs.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        stops = [s for s in stop if s]
         if stops:  # stop early on the device; the text is still cut below
             kwargs.update(stop_strings=stops, tokenizer=tok)
         with torch.inference_mode():
             res = self.model.generate(**enc, **kwargs)
             generated = res.sequences[:, width:].cpu()
             per_token = None if recorder is None else recorder.finish(generated)
-        completions = [
+        return [
             self._completion(generated[j].tolist(), None if per_token is None else per_token[j], stops)
-            for j in range(generated.shape[0])
+            for j in range(len(chunk))
         ]
-        return [completions[i * k : (i + 1) * k] for i in range(len(prompts))]
 
     def _completion(self, ids: list[int], logprobs: list[float] | None, stop: Sequence[str]) -> Completion:
         end = next((i for i, t in enumerate(ids) if t in self._ends), None)

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from prover.generate.base import Completion, GenerationError, check_sampling
+from prover.generate.batching import Request, SamplingParams
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_BACKOFF_S = 30.0
@@ -78,24 +79,34 @@ class OpenAIGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        check_sampling(n, temperature, top_p, max_tokens)
+        return self.generate_requests([Request(p, n, seed) for p in prompts],
+                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+
+    def generate_requests(
+        self, requests: Sequence[Request], params: SamplingParams
+    ) -> list[list[Completion]]:
+        """One HTTP request per ``Request`` (its own ``n`` and seed), ``concurrency`` in flight."""
+        for r in requests:
+            check_sampling(r.n, params.temperature, params.top_p, params.max_tokens)
         body: dict[str, Any] = {
             "model": self.model,
-            "n": n,
-            "temperature": temperature,
-            "top_p": top_p,
-            "max_tokens": max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
         }
-        if stop:
-            body["stop"] = list(stop)
-        if seed is not None:
-            body["seed"] = seed
+        if params.stop:
+            body["stop"] = list(params.stop)
         if self.logprobs:
             body["logprobs"] = 1  # the sampled token's log-probability (plus one alternative)
-        if len(prompts) <= 1:
-            return [self._one({**body, "prompt": p}, n) for p in prompts]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts))) as pool:
-            return list(pool.map(lambda p: self._one({**body, "prompt": p}, n), prompts))
+
+        def one(r: Request) -> list[Completion]:
+            seeded = {} if r.seed is None else {"seed": r.seed}
+            return self._one({**body, **seeded, "n": r.n, "prompt": r.prompt}, r.n)
+
+        if len(requests) <= 1:
+            return [one(r) for r in requests]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests))) as pool:
+            return list(pool.map(one, requests))
 
     def _one(self, body: dict[str, Any], n: int) -> list[Completion]:
         reply = self._post(body)

@@ -3,8 +3,9 @@ prompt prefix of a batch (instructions, the statement) is computed once for all 
 for every revision round that repeats it.
 
 vLLM is imported only when this backend is constructed; without it (or without a CUDA GPU) the
-error says what to install. A per-request seed makes each prompt's samples reproducible whatever else
-is in the batch, as the completion cache requires.
+error says what to install. Every request of a batch goes to vLLM in one call with its own sampling
+parameters; its seed makes its samples reproducible whatever else is in the batch, as the
+completion cache requires.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from prover.generate.base import Completion, GenerationError, check_sampling, weights_version
+from prover.generate.batching import Request, SamplingParams
 
 # The distribution is prover-itp: "prover" on PyPI is an unrelated placeholder package.
 INSTALL_HINT = (
@@ -77,19 +79,33 @@ class VLLMGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        check_sampling(n, temperature, top_p, max_tokens)
+        return self.generate_requests([Request(p, n, seed) for p in prompts],
+                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+
+    def generate_requests(
+        self, requests: Sequence[Request], params: SamplingParams
+    ) -> list[list[Completion]]:
+        """All requests in one ``LLM.generate`` call, one vLLM ``SamplingParams`` each (their own
+        ``n`` and seed): vLLM's scheduler batches them however it likes."""
+        for r in requests:
+            check_sampling(r.n, params.temperature, params.top_p, params.max_tokens)
         if self.llm is None:
             raise GenerationError("the generator is closed")
-        params = self._vllm.SamplingParams(
-            n=n,
-            temperature=temperature,
-            top_p=top_p if temperature > 0 else 1.0,
-            max_tokens=max_tokens,
-            stop=list(stop) or None,
-            seed=seed,
-            logprobs=0 if self.logprobs else None,  # 0: only the sampled token's log-probability
-        )
-        outputs = self.llm.generate(list(prompts), params, use_tqdm=False)
+        if not requests:
+            return []
+        per_request = [
+            self._vllm.SamplingParams(
+                n=r.n,
+                temperature=params.temperature,
+                top_p=params.top_p if params.temperature > 0 else 1.0,
+                max_tokens=params.max_tokens,
+                stop=list(params.stop) or None,
+                seed=r.seed,
+                logprobs=0 if self.logprobs else None,  # 0: only the sampled token's log-probability
+            )
+            for r in requests
+        ]
+        outputs = self.llm.generate([r.prompt for r in requests], per_request, use_tqdm=False)
         return [[_completion(c) for c in out.outputs] for out in outputs]
 
 

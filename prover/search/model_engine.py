@@ -12,6 +12,11 @@ rounds it samples afresh from the prover prompt instead (Lyra restarts from scra
 one bad first attempt does not steer every revision). The budget is checked between phases; a
 generation or a check under way is not interrupted.
 
+Independent runs of one problem (an eval's samples, each with its own seed) step together
+(``prove_many``): a round's prompts of all of them are one generation batch of requests with their
+own seeds (``generate.batching``), and all their candidates reach the pool before any verdict is
+awaited. A run's attempts do not depend on which runs it shares a round with.
+
 Every attempt is kept (prompt, completion, candidate, errors, the attempt it revises, verdict,
 tokens, time): the (prompt, completion, verdict) triples are training data.
 """
@@ -21,11 +26,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.generate.base import GenerationConfig, GenerationError, Generator, check_sampling
+from prover.generate.base import Completion, GenerationConfig, GenerationError, Generator, check_sampling
+from prover.generate.batching import Request, SamplingParams, generate_requests
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
@@ -33,6 +40,8 @@ from prover.pool import CheckPool
 from prover.search.runner import Problem, repair
 
 KINDS = ("prover", "corrector", "tool_correction")
+_Job = tuple[Prompt, int | None]  # a prompt and the attempt it revises
+_Sent = tuple[str, "ModelAttempt", Future[Verdict]]  # a candidate, its first attempt, its verdict to come
 
 
 @dataclass
@@ -151,8 +160,12 @@ class _Run:
         self.tokenizer = tokenizer_of(generator)
         self.result = ModelResult(problem.name)
         self.started = time.monotonic()
+        self.ended: float | None = None
         self.verdicts: dict[str, Verdict] = {}  # candidate text -> the pool's verdict
         self.prompt_ids: dict[str, int] = {}
+        self.rnd = 0  # the next round
+        self.failures: list[ModelAttempt] = []  # the last round's, which the next one revises
+        self.over = False
         # Settings no prompt can be rendered with fail here, before anything is sampled.
         probe = prover_prompt(self.templates, language, problem.statement)
         probe.render(self.tokenizer, config.prompt_format)
@@ -160,23 +173,43 @@ class _Run:
     def left(self) -> float:
         return self.config.budget_s - (time.monotonic() - self.started)
 
-    def run(self) -> ModelResult:
-        config = self.config
-        failures: list[ModelAttempt] = []
-        try:
-            for rnd in range(config.rounds + 1):
-                if self.left() <= 0:
-                    break
-                self.result.rounds = rnd + 1
-                restart = rnd == 0 or not failures or self._restart(rnd)
-                batch = self._sample_fresh(rnd) if restart else self._sample_revisions(rnd, failures)
-                if self._verify(batch) or self._tool_correct(batch):
-                    break
-                failures = [a for a in batch if a.candidate.strip()]
-        except GenerationError as exc:
-            self.result.error = str(exc)
-        self.result.time_s = time.monotonic() - self.started
-        return self.result
+    # -- one round at a time (``_drive`` steps several runs together) --------------------------------
+
+    def plan(self) -> _Plan | None:
+        """The next round's prompts, or None when this run is over (proved, out of rounds or budget,
+        or generation failed)."""
+        if self.over or self.rnd > self.config.rounds or self.left() <= 0:
+            self.finish()
+            return None
+        rnd = self.rnd
+        self.result.rounds = rnd + 1
+        if rnd == 0 or not self.failures or self._restart(rnd):
+            statement, sketch = self.problem.statement, self.config.sketch
+            jobs: list[_Job] = [
+                (prover_prompt(self.templates, self.language, statement, sketch=sketch), None)]
+            n, kind = self.config.k, "prover"
+        else:
+            jobs, n, kind = self._revision_jobs(self.failures)
+        texts = [prompt.render(self.tokenizer, self.config.prompt_format) for prompt, _ in jobs]
+        stop = tuple(sorted({s for prompt, _ in jobs for s in prompt.stop}))
+        seed = None if self.config.seed is None else self.config.seed + rnd
+        return _Plan(self, jobs, texts, n, kind, seed, stop)
+
+    def settle(self, batch: Sequence[ModelAttempt]) -> None:
+        """After the round's checks: repair (hybrid), and either stop or keep the failures."""
+        if self.result.proved or self._tool_correct(batch):
+            self.over = True
+        self.failures = [a for a in batch if a.candidate.strip()]
+        self.rnd += 1
+
+    def fail(self, error: str) -> None:
+        self.result.error, self.over = error, True
+        self.finish()
+
+    def finish(self) -> None:
+        if self.ended is None:
+            self.ended = time.monotonic()
+            self.result.time_s = self.ended - self.started
 
     def _restart(self, rnd: int) -> bool:
         every = self.config.restart_every
@@ -184,47 +217,32 @@ class _Run:
 
     # -- sampling ------------------------------------------------------------------------------------
 
-    def _sample_fresh(self, rnd: int) -> list[ModelAttempt]:
-        statement, sketch = self.problem.statement, self.config.sketch
-        prompt = prover_prompt(self.templates, self.language, statement, sketch=sketch)
-        return self._sample([(prompt, None)], self.config.k, rnd, "prover")
-
-    def _sample_revisions(self, rnd: int, failures: Sequence[ModelAttempt]) -> list[ModelAttempt]:
+    def _revision_jobs(self, failures: Sequence[ModelAttempt]) -> tuple[list[_Job], int, str]:
         """Revisions of the round's distinct failures, those the checker located first; about ``k``
         samples in all."""
         distinct: dict[str, ModelAttempt] = {}
         for a in sorted(failures, key=lambda a: a.reason != Reason.ERROR):
             distinct.setdefault(a.candidate, a)
         parents = list(distinct.values())[: self.config.k]
-        jobs = [(corrector_prompt(self.templates, self.language, self.problem.statement, a.candidate,
-                                  a.messages), a.index) for a in parents]
-        batch = self._sample(jobs, max(1, self.config.k // len(parents)), rnd, "corrector")
-        self.result.revisions += len(batch)
-        return batch
+        jobs: list[_Job] = [
+            (corrector_prompt(self.templates, self.language, self.problem.statement, a.candidate, a.messages),
+             a.index) for a in parents]
+        return jobs, max(1, self.config.k // len(parents)), "corrector"
 
-    def _sample(
-        self, jobs: Sequence[tuple[Prompt, int | None]], n: int, rnd: int, kind: str
-    ) -> list[ModelAttempt]:
-        config = self.config
-        texts = [prompt.render(self.tokenizer, config.prompt_format) for prompt, _ in jobs]
-        stop = sorted({s for prompt, _ in jobs for s in prompt.stop})
-        seed = None if config.seed is None else config.seed + rnd
-        began = time.monotonic()
-        samples = self.generator.generate(
-            texts, n, config.temperature, config.top_p, config.max_tokens, stop, seed
-        )
-        spent = time.monotonic() - began
-        self.result.generate_time_s += spent
-        batch: list[ModelAttempt] = []
-        for (prompt, parent), text, completions in zip(jobs, texts, samples, strict=True):
+    def take(self, plan: _Plan, samples: Sequence[Sequence[Completion]], per_sequence_s: float,
+             ) -> list[ModelAttempt]:
+        """The round's attempts from its completions (extracted; a refused one judged statically)."""
+        rnd, batch = self.rnd, []
+        self.result.generate_time_s += per_sequence_s * len(plan.texts) * plan.n
+        for (prompt, parent), text, completions in zip(plan.jobs, plan.texts, samples, strict=True):
             prompt_id = self.prompt_ids.setdefault(text, len(self.prompt_ids))
             if prompt_id == len(self.result.prompts):
                 self.result.prompts.append(text)
             for c in completions:
                 extraction = extract_proof(self.language, self.problem.statement, prompt.answer(c.text))
-                attempt = ModelAttempt(len(self.result.attempts), rnd, kind, prompt_id, parent, c.text,
+                attempt = ModelAttempt(len(self.result.attempts), rnd, plan.kind, prompt_id, parent, c.text,
                                        extraction.candidate, tokens=c.tokens, logprob=c.logprob,
-                                       gen_time_s=spent / max(1, len(jobs) * n), notes=extraction.notes)
+                                       gen_time_s=per_sequence_s, notes=extraction.notes)
                 refusal = extraction.refusal
                 if refusal is not None:
                     attempt.judge(Verdict(False, refusal.reason, refusal.messages, detail=refusal.detail),
@@ -232,31 +250,37 @@ class _Run:
                 self.result.tokens += c.tokens
                 self.result.attempts.append(attempt)
                 batch.append(attempt)
+        if plan.kind == "corrector":
+            self.result.revisions += len(batch)
         return batch
 
     # -- checking ------------------------------------------------------------------------------------
 
-    def _verify(self, batch: Sequence[ModelAttempt]) -> bool:
-        """Every extracted candidate of ``batch`` checked in the pool, all submitted before any result
-        is awaited; a candidate checked before reuses that verdict. True when one verified."""
+    def submit(self, batch: Sequence[ModelAttempt]) -> list[_Sent]:
+        """Every extracted candidate of ``batch`` not checked before, sent to the pool (the driver
+        submits every run's batch before it awaits any verdict)."""
         fresh: dict[str, ModelAttempt] = {}
         for a in batch:
             if a.checked == "pool" and a.candidate not in self.verdicts:
                 fresh.setdefault(a.candidate, a)
-        futures = [self.pool.submit(CheckRequest(text, self.problem.statement)) for text in fresh]
-        for (text, a), future in zip(fresh.items(), futures, strict=True):
+        return [(text, a, self.pool.submit(CheckRequest(text, self.problem.statement)))
+                for text, a in fresh.items()]
+
+    def collect(self, batch: Sequence[ModelAttempt], sent: Sequence[_Sent]) -> None:
+        """The verdicts of ``sent``; a candidate checked before reuses its verdict."""
+        first = {text: a for text, a, _ in sent}
+        for text, a, future in sent:
             self.verdicts[text] = future.result()
             a.judge(self.verdicts[text])
             self.result.verify_time_s += a.check_time_s
         for a in batch:
-            if a.checked == "pool" and fresh.get(a.candidate) is not a:
+            if a.checked == "pool" and first.get(a.candidate) is not a:
                 a.judge(self.verdicts[a.candidate], "duplicate")
             if self.on_attempt is not None:
                 self.on_attempt(a)
         winner = next((a for a in batch if a.verified), None)
         if winner is not None:
             self._won(winner, "sampled" if winner.kind == "prover" else "revision")
-        return winner is not None
 
     def _tool_correct(self, batch: Sequence[ModelAttempt]) -> bool:
         """Hybrid: repair the failures the checker located (Rocq only), a few per round."""
@@ -289,6 +313,76 @@ class _Run:
         self.result.proved, self.result.proof, self.result.technique = True, attempt.candidate, technique
 
 
+@dataclass
+class _Plan:
+    """One run's round: its prompts (with the attempt each revises), ``n`` samples of each."""
+
+    run: _Run
+    jobs: list[_Job]
+    texts: list[str]  # the rendered prompts
+    n: int
+    kind: str
+    seed: int | None
+    stop: tuple[str, ...]
+
+
+def _drive(runs: Sequence[_Run], generator: Generator) -> None:
+    """Step ``runs`` together, a round at a time: every open run's prompts go to the generator as one
+    batch (one per distinct sampling parameters, usually one), then every run's candidates go to the
+    pool before any verdict is awaited, then each run repairs, stops or revises."""
+    while True:
+        plans = [plan for run in runs if (plan := run.plan()) is not None]
+        if not plans:
+            return
+        groups: dict[SamplingParams, list[_Plan]] = {}
+        for plan in plans:
+            c = plan.run.config
+            params = SamplingParams(c.temperature, c.top_p, c.max_tokens, plan.stop)
+            groups.setdefault(params, []).append(plan)
+        taken: list[tuple[_Run, list[ModelAttempt]]] = []
+        for params, group in groups.items():
+            requests = [Request(text, plan.n, plan.seed) for plan in group for text in plan.texts]
+            began = time.monotonic()
+            try:
+                answers = generate_requests(generator, requests, params)
+            except GenerationError as exc:
+                for plan in group:
+                    plan.run.fail(str(exc))
+                continue
+            per_sequence = (time.monotonic() - began) / max(1, sum(r.n for r in requests))
+            at = 0
+            for plan in group:
+                samples = answers[at : at + len(plan.texts)]
+                at += len(plan.texts)
+                taken.append((plan.run, plan.run.take(plan, samples, per_sequence)))
+        sent = [(run, batch, run.submit(batch)) for run, batch in taken]
+        for run, batch, futures in sent:
+            run.collect(batch, futures)
+            run.settle(batch)
+
+
+def prove_many(
+    problem: Problem,
+    generator: Generator,
+    pool: CheckPool,
+    configs: Sequence[ModelEngineConfig],
+    workdir: Path,
+    language: str = "rocq",
+    on_attempt: Callable[[ModelAttempt], None] | None = None,
+) -> list[ModelResult]:
+    """Independent runs of ``problem``, one per config (eval: one per sample, each with its own seed),
+    stepped together so that each round samples all of them in one batch (``_drive``). A run's
+    result is what it would be alone, save its times: ``time_s`` and the budget count the shared
+    rounds' wall time. Raises ``ValueError`` for bad settings."""
+    for config in configs:
+        config.validate()
+    dirs = [workdir] if len(configs) == 1 else [workdir / f"run-{i}" for i in range(len(configs))]
+    runs = [_Run(problem, generator, pool, config, d, language, on_attempt)
+            for config, d in zip(configs, dirs, strict=True)]
+    _drive(runs, generator)
+    return [run.result for run in runs]
+
+
 def prove_with_model(
     problem: Problem,
     generator: Generator,
@@ -300,5 +394,4 @@ def prove_with_model(
 ) -> ModelResult:
     """Sample, verify, repair and revise proofs of ``problem`` until one verifies or the budget or the
     rounds run out (see the module's docstring). Raises ``ValueError`` for bad settings."""
-    config.validate()
-    return _Run(problem, generator, pool, config, workdir, language, on_attempt).run()
+    return prove_many(problem, generator, pool, [config], workdir, language, on_attempt)[0]

@@ -1,0 +1,51 @@
+"""Per-row sampling for the transformers backend, so that one ``model.generate`` batch can hold
+requests with different seeds and still give each row the draws it would get alone.
+
+``generate``'s own sampler draws every row from one global random stream: a row's tokens then depend
+on which rows come before it. ``RowSampler`` instead draws each row's uniform number from that row's
+own ``torch.Generator`` (on the CPU: no device sync per row) and picks the token by the inverse of
+the row's top-p distribution, all rows at once on the model's device; ``generate`` runs greedy and
+takes the one token left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+
+def row_seed(seed: int, prompt: str, sample: int) -> int:
+    """The seed of sample ``sample`` of ``prompt`` in a request seeded ``seed``: independent streams
+    for different prompts and samples, the same stream wherever the row sits in a batch."""
+    digest = hashlib.sha256(f"{seed}\0{sample}\0{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**63)
+
+
+class RowSampler:
+    """A logits processor that samples each row from softmax(scores / temperature) cut to its top-p
+    mass (the smallest set of most likely tokens holding ``top_p``; top-k off, as in vLLM and the
+    OpenAI API) with the row's own generator, and returns scores that leave only that token."""
+
+    def __init__(self, torch: Any, generators: list[Any], temperature: float, top_p: float) -> None:
+        self._torch = torch
+        self.generators = generators
+        self.temperature = temperature
+        self.top_p = top_p
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        torch = self._torch
+        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
+        order = None
+        if self.top_p < 1.0:
+            # Keep a token while the mass before it is under top_p (the most likely always stays).
+            probs, order = torch.sort(probs, dim=-1, descending=True)
+            before = torch.cumsum(probs, dim=-1) - probs
+            probs = probs.masked_fill(before >= self.top_p, 0.0)
+        cdf = torch.cumsum(probs, dim=-1)
+        draws = torch.stack([torch.rand((), generator=g) for g in self.generators]).to(cdf.device)
+        target = (draws * cdf[:, -1]).unsqueeze(1)
+        # The first token whose cumulative mass passes the draw (never a zero-mass one).
+        pick = torch.searchsorted(cdf, target, right=True).clamp_(max=cdf.shape[1] - 1)
+        chosen = pick if order is None else order.gather(1, pick)
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter_(1, chosen, 0.0)
