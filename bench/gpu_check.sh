@@ -4,8 +4,10 @@
 # It checks what the machine already has (nvidia-smi, torch with CUDA, vllm), makes the project's
 # small model, samples from it with each backend that can run (transformers on cuda, vLLM) and
 # prints tokens/s; where Coq is present it also runs the model engine and counts the proofs the
-# pool checked. Every step runs under `timeout`, so a missing package or a stuck driver ends in a
-# one-line message and a non-zero exit, never a hang. Results: OUT_DIR/gpu_check.json (default runs/).
+# pool checked; then it measures the eval's generation, serial against batched (samples/s). Every
+# step runs under `timeout`, so a missing package or a stuck driver ends in a one-line message and a
+# non-zero exit, never a hang. Results: OUT_DIR/gpu_check.json and OUT_DIR/batched_generation.json
+# (default runs/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-runs}"
@@ -30,3 +32,9 @@ fi
 timeout "$STEP_TIMEOUT" "$PY" bench/gpu_backends.py --out "$OUT" --vllm "$HAVE_VLLM" \
     || fail "the backend measurement failed or ran past ${STEP_TIMEOUT}s (see above)"
 echo "gpu_check: wrote $OUT/gpu_check.json" >&2
+# The eval's generation, serial (one call per sample) against batched (a problem's samples per call),
+# on the GPU with the small model: samples/s of both paths in one run.
+timeout "$STEP_TIMEOUT" "$PY" bench/batched_generation.py --device cuda --problems 8 -n 8 --max-batch 64 \
+    --json "$OUT/batched_generation.json" \
+    || fail "the batched generation measurement failed or ran past ${STEP_TIMEOUT}s (see above)"
+echo "gpu_check: wrote $OUT/batched_generation.json" >&2

@@ -254,8 +254,7 @@ def test_row_sampler_draws_each_row_from_its_own_stream_within_top_p() -> None:
     scores = torch.log(torch.tensor([[0.2, 0.5, 0.3]]))
 
     def picks(top_p: float, rows: int, seed: int = 0) -> list[list[int]]:
-        gens = [torch.Generator().manual_seed(seed + i) for i in range(rows)]
-        sampler = RowSampler(torch, gens, 1.0, top_p)
+        sampler = RowSampler.seeded(torch, [seed + i for i in range(rows)], 200, "cpu", 1.0, top_p)
         out = [sampler(None, scores.repeat(rows, 1)) for _ in range(200)]
         assert all(torch.isinf(o).sum(dim=1).tolist() == [2] * rows for o in out)  # one token left per row
         return [[int(o[i].argmax()) for o in out] for i in range(rows)]

@@ -248,8 +248,9 @@ class TransformersGenerator:
         recorder = ChosenLogprobs(torch) if self.logprobs else None
         processors: list[Any] = [] if recorder is None else [recorder]  # first: it sees the raw scores
         if params.temperature > 0:
-            generators = [torch.Generator().manual_seed(row.seed) for row in chunk]
-            processors.append(RowSampler(torch, generators, params.temperature, params.top_p))
+            seeds = [row.seed for row in chunk]
+            processors.append(RowSampler.seeded(torch, seeds, chunk[0].room, self.device, params.temperature,
+                                                params.top_p))
         from transformers import LogitsProcessorList
 
         # Greedy over the sampler's one-token scores: generate's own sampler shares one random

@@ -2,9 +2,9 @@
 requests with different seeds and still give each row the draws it would get alone.
 
 ``generate``'s own sampler draws every row from one global random stream: a row's tokens then depend
-on which rows come before it. ``RowSampler`` instead draws each row's uniform number from that row's
-own ``torch.Generator`` (on the CPU: no device sync per row) and picks the token by the inverse of
-the row's top-p distribution, all rows at once on the model's device; ``generate`` runs greedy and
+on which rows come before it. ``RowSampler`` instead takes each row's uniform numbers from that row's
+own ``torch.Generator`` and picks the token by the inverse of the row's top-p distribution, all rows
+at once on the model's device; ``generate`` runs greedy and
 takes the one token left.
 """
 
@@ -24,13 +24,24 @@ def row_seed(seed: int, prompt: str, sample: int) -> int:
 class RowSampler:
     """A logits processor that samples each row from softmax(scores / temperature) cut to its top-p
     mass (the smallest set of most likely tokens holding ``top_p``; top-k off, as in vLLM and the
-    OpenAI API) with the row's own generator, and returns scores that leave only that token."""
+    OpenAI API) and returns scores that leave only that token. Row i's step t uses ``draws[i, t]``,
+    the t-th uniform number of row i's own generator, drawn up front (one call per row, not one per
+    row and step)."""
 
-    def __init__(self, torch: Any, generators: list[Any], temperature: float, top_p: float) -> None:
+    def __init__(self, torch: Any, draws: Any, temperature: float, top_p: float) -> None:
         self._torch = torch
-        self.generators = generators
+        self.draws = draws  # (rows × steps) uniforms in [0, 1), on the model's device
         self.temperature = temperature
         self.top_p = top_p
+        self.step = 0
+
+    @classmethod
+    def seeded(cls, torch: Any, seeds: list[int], steps: int, device: Any, temperature: float,
+               top_p: float) -> RowSampler:
+        """One stream per row; the generators are on the CPU, so a row's numbers are the same on
+        every device."""
+        rows = [torch.rand(steps, generator=torch.Generator().manual_seed(seed)) for seed in seeds]
+        return cls(torch, torch.stack(rows).to(device), temperature, top_p)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         torch = self._torch
@@ -42,8 +53,8 @@ class RowSampler:
             before = torch.cumsum(probs, dim=-1) - probs
             probs = probs.masked_fill(before >= self.top_p, 0.0)
         cdf = torch.cumsum(probs, dim=-1)
-        draws = torch.stack([torch.rand((), generator=g) for g in self.generators]).to(cdf.device)
-        target = (draws * cdf[:, -1]).unsqueeze(1)
+        target = (self.draws[:, self.step] * cdf[:, -1]).unsqueeze(1)
+        self.step += 1
         # The first token whose cumulative mass passes the draw (never a zero-mass one).
         pick = torch.searchsorted(cdf, target, right=True).clamp_(max=cdf.shape[1] - 1)
         chosen = pick if order is None else order.gather(1, pick)
