@@ -86,6 +86,8 @@ def test_seeded_requests_batch_together_and_stay_reproducible(
     seen = spy_on_generate(tiny_generator, monkeypatch)
     together = tiny_generator.generate_requests(requests, params)
     assert [kwargs["input_ids"].shape[0] for kwargs, _ in seen] == [8, 4]  # 12 sequences, not 4 calls
+    # each chunk repeats prompts: their keys and values were computed once and handed to generate
+    assert all(("cache" in kwargs) != ("past_key_values" in kwargs) for kwargs, _ in seen)
     assert [len(cs) for cs in together] == [2, 3, 4, 3]
     for request, completions in zip(requests, together, strict=True):
         [alone] = tiny_generator.generate_requests([request], params)

@@ -9,7 +9,8 @@ row samples with its own ``torch.Generator`` seeded by (request seed, prompt, sa
 its batch. Its tokens are then the ones it gets alone up to float rounding: padding and batch size
 change the order of additions in the matmuls, so logits (and the recorded log-probabilities) can
 differ in the last bits (about 1e-6 here), and a draw that falls within that distance of a boundary
-between two tokens could pick the other one. Texts agree in practice (tested).
+between two tokens could pick the other one. Texts agree in practice (tested). Rows that repeat a
+prompt (a request's ``n`` samples) share one prefill of it (``hf_sampling.shared_prefill``).
 
 A prompt and its completion must fit the model's context (its maximum positions): a longer prompt
 keeps its last tokens — enough to leave ``max_tokens`` of room, but never fewer than half the
@@ -37,7 +38,7 @@ from prover.generate.base import (
     weights_version,
 )
 from prover.generate.batching import Request, SamplingParams
-from prover.generate.hf_sampling import RowSampler, row_seed
+from prover.generate.hf_sampling import RowSampler, row_seed, shared_prefill
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
            "float16": "float16", "fp16": "float16"}
@@ -242,8 +243,11 @@ class TransformersGenerator:
     def _generate(self, chunk: Sequence[_Row], params: SamplingParams, stops: list[str]) -> list[Completion]:
         torch = self._torch
         tok = self.tokenizer
-        enc = tok.pad({"input_ids": [row.ids for row in chunk]}, return_tensors="pt")
-        enc = {key: value.to(self.device) for key, value in enc.items()}
+        with torch.inference_mode():
+            enc = shared_prefill(torch, self.model, [row.ids for row in chunk], tok.pad_token_id, self.device)
+        if enc is None:
+            padded = tok.pad({"input_ids": [row.ids for row in chunk]}, return_tensors="pt")
+            enc = {key: value.to(self.device) for key, value in padded.items()}
         width = enc["input_ids"].shape[1]
         recorder = ChosenLogprobs(torch) if self.logprobs else None
         processors: list[Any] = [] if recorder is None else [recorder]  # first: it sees the raw scores

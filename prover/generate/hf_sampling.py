@@ -11,6 +11,7 @@ takes the one token left.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from typing import Any
 
 
@@ -60,3 +61,29 @@ class RowSampler:
         chosen = pick if order is None else order.gather(1, pick)
         out = torch.full_like(scores, float("-inf"))
         return out.scatter_(1, chosen, 0.0)
+
+
+def shared_prefill(
+    torch: Any, model: Any, rows: list[list[int]], pad: int, device: Any
+) -> dict[str, Any] | None:
+    """``generate``'s inputs for ``rows`` with the prompts' keys and values computed once per distinct
+    prompt and copied to each row that repeats it (a request's n samples share one prompt: vLLM's
+    prefix caching does the same). None when no prompt repeats (then ``generate`` prefills itself).
+
+    The last prompt token is left out of the cache so that ``generate`` starts by running it, as it
+    would after its own prefill; left padding keeps that column a real token in every row."""
+    distinct = list(dict.fromkeys(tuple(r) for r in rows))
+    width = max(len(d) for d in distinct)
+    if len(distinct) == len(rows) or width < 2:
+        return None
+    ids = torch.tensor([[pad] * (width - len(d)) + list(d) for d in distinct], device=device)
+    mask = torch.tensor([[0] * (width - len(d)) + [1] * len(d) for d in distinct], device=device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
+                use_cache=True)
+    index = torch.tensor([distinct.index(tuple(r)) for r in rows], device=device)
+    # Newer transformers name the cache ``cache`` (``past_key_values`` is deprecated there).
+    name = "cache" if "cache" in inspect.signature(type(model).forward).parameters else "past_key_values"
+    cache = getattr(out, name)
+    cache.batch_select_indices(index)
+    return {"input_ids": ids[index], "attention_mask": mask[index], name: cache}
