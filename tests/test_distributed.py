@@ -279,6 +279,11 @@ def test_one_replica_matches_the_local_generator(
         assert sample(generator, PROMPTS) == sample(tiny_generator, PROMPTS)
         assert sample(generator, PROMPTS, seed=8) != sample(generator, PROMPTS, seed=7)
         assert generator.generate([], 2, 1.0, 0.95, 16, [], 7) == []
+        # requests with their own n and seed reach the replica as one batch
+        from prover.generate.batching import Request, SamplingParams
+
+        requests, params = [Request(PROMPTS[0], 2, 3), Request(PROMPTS[1], 1, 4)], SamplingParams(1.0, 0.95, 16)
+        assert generator.generate_requests(requests, params) == tiny_generator.generate_requests(requests, params)
         with pytest.raises(ValueError, match="top_p"):
             generator.generate(PROMPTS, 2, 1.0, 1.5, 16, [], 7)
     finally:
@@ -295,9 +300,13 @@ def test_wrapped_replicas_split_the_batch_and_cache_here(
     generator = wrap_generator(config, cluster, replicas=2, num_cpus=0.5)
     try:
         assert isinstance(generator, CachedGenerator) and isinstance(generator.inner, RayGenerator)
-        # three prompts over two replicas: runs of two and one, put back in prompt order
+        # three prompts over two replicas: runs of two and one, put back in prompt order; the same
+        # samples as one local batch (log-probabilities to float rounding: other batches, see hf)
         first = sample(generator, PROMPTS)
-        assert first == sample(tiny_generator, PROMPTS)
+        local = sample(tiny_generator, PROMPTS)
+        assert [[(c.text, c.tokens, c.finish_reason) for c in cs] for cs in first] == [
+            [(c.text, c.tokens, c.finish_reason) for c in cs] for cs in local]
+        assert [c.logprob for cs in first for c in cs] == pytest.approx([c.logprob for cs in local for c in cs])
         assert sample(generator, PROMPTS) == first
         assert generator.stats.hits == len(PROMPTS)
     finally:

@@ -1,9 +1,11 @@
 """``RayGenerator``: the ``Generator`` protocol over ``replicas`` Ray actors, each holding the generator
 ``make_generator`` builds from one ``GenerationConfig``. A batch is cut into contiguous runs of prompts,
-one run per replica, and the answers are put back in prompt order.
+one run per replica, and the answers are put back in prompt order; ``generate_requests`` does the
+same for requests with their own n and seed (``generate.batching``).
 
 Seeded requests stay reproducible: every backend seeds per prompt (see ``Generator``), so how the
-prompts are split across replicas does not change what any of them gets.
+prompts are split across replicas does not change what any of them gets (the same tokens; the
+log-probabilities to float rounding, as for any batching backend).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from prover.distributed.runtime import stdout_to_stderr
 from prover.generate.base import Completion, GenerationConfig, GenerationError, check_sampling
+from prover.generate.batching import Request, SamplingParams, generate_requests
 
 
 class GeneratorActor:
@@ -33,6 +36,11 @@ class GeneratorActor:
     def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
                  stop: Sequence[str], seed: int | None) -> list[list[Completion]]:
         return self.generator.generate(prompts, n, temperature, top_p, max_tokens, stop, seed)
+
+    def generate_requests(
+        self, requests: Sequence[Request], params: SamplingParams
+    ) -> list[list[Completion]]:
+        return generate_requests(self.generator, requests, params)
 
     def close(self) -> None:
         self.generator.close()
@@ -116,11 +124,19 @@ class RayGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        check_sampling(n, temperature, top_p, max_tokens)
-        prompts, stop = list(prompts), list(stop)
-        if not prompts:
+        return self.generate_requests([Request(p, n, seed) for p in prompts],
+                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+
+    def generate_requests(
+        self, requests: Sequence[Request], params: SamplingParams
+    ) -> list[list[Completion]]:
+        """Contiguous runs of ``requests``, one per replica, each with its own n and seed."""
+        for req in requests:
+            check_sampling(req.n, params.temperature, params.top_p, params.max_tokens)
+        requests = list(requests)
+        if not requests:
             return []
-        runs = _runs(len(prompts), len(self._replicas))
+        runs = _runs(len(requests), len(self._replicas))
         with self._lock:
             if self._closed:
                 raise GenerationError("the generator is closed")
@@ -129,7 +145,7 @@ class RayGenerator:
             self._turn = (self._turn + 1) % len(self._replicas)
             chosen = [(first + i) % len(self._replicas) for i in range(len(runs))]
             handles = [self._replicas[r] for r in chosen]
-            refs = [h.generate.remote(prompts[a:b], n, temperature, top_p, max_tokens, stop, seed)
+            refs = [h.generate_requests.remote(requests[a:b], params)
                     for h, (a, b) in zip(handles, runs, strict=True)]
         ray = self._ray
         out: list[list[Completion]] = []
