@@ -85,3 +85,23 @@ def test_selfplay_engine_step_runs_expert_iteration(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "policy-1" / "ranker.npz").is_file()
     bad = _selfplay_step(tmp_path, '[expert]\npolicy = "gpt"\n')
     assert bad.returncode == 2 and "ranker or lm" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_shipped_policy_loads_and_its_store_never_trained_on_test() -> None:
+    """``models/step-rocq`` is a ranker ``--engine step`` loads from a fresh clone, and the research
+    run's store beside it holds no miniF2F-rocq test problem in any run a policy trained on."""
+    from prover.evaluate.benchmarks import load_problems
+    from prover.search.policy import load_policy
+    from prover.search.ranker import RankerPolicy
+
+    shipped = REPO / "models" / "step-rocq"
+    assert isinstance(load_policy(str(shipped)), RankerPolicy)
+    test = {p.key for p in load_problems("minif2f-rocq", "test")}
+    with sqlite3.connect(shipped / "research-eval.sqlite") as db:
+        runs = {h: json.loads(c) for h, c in db.execute("SELECT config_hash, config FROM runs")}
+        rows = db.execute("SELECT config_hash, problem FROM samples").fetchall()
+    trained_on = [(runs[h], p) for h, p in rows if runs[h]["split"] != "test"]
+    assert {p for h, p in rows if runs[h]["split"] == "test"} == test  # the same keys, so the check bites
+    assert trained_on and not {p for _, p in trained_on} & test
+    assert {c["benchmark"] for c, _ in trained_on} == {"minif2f-rocq", "rocq-seeds"}
+    assert {c["split"] for c, _ in trained_on if c["benchmark"] == "minif2f-rocq"} == {"valid"}

@@ -172,3 +172,11 @@ def test_prover_eval_with_the_model_engine_end_to_end(tmp_path: Path) -> None:
     generation = report["generation"]
     assert generation["sequences"] == sum(s["detail"]["attempts"] for s in samples)
     assert generation["sequences_per_call"].get("2", 0) >= 2 and generation["calls"] < generation["sequences"]
+
+
+def test_an_answer_cut_off_while_thinking_is_never_sent_to_the_verifier(pool: VerifierPool, tmp_path: Path) -> None:
+    generator = ScriptedGenerator(["<think>The hypotheses are linear over the reals, so maybe lra or"])
+    result = prove_with_model(PROBLEM, generator, pool, ModelEngineConfig(k=2, rounds=0, budget_s=60), tmp_path)
+    assert not result.proved and result.attempts
+    assert all(a.checked == "static" and a.reason == "incomplete" for a in result.attempts), result.to_json()
+    assert "<think>" in (result.to_json()["attempts"][0].get("detail") or "")

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 OPEN, CLOSE = "<think>", "</think>"
+TRUNCATED_THINKING = "cut off inside <think> before any code: nothing to verify (raise --max-tokens)"
 _CLOSED_FENCE = re.compile(r"```[^\n`]*\n.*?```", re.DOTALL)
 
 

@@ -35,6 +35,7 @@ from prover.generate.base import Completion, GenerationConfig, GenerationError, 
 from prover.generate.batching import Request, SamplingParams, generate_requests
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
+from prover.generate.thinking import TRUNCATED_THINKING, split_thinking
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
 from prover.pool import CheckPool
 from prover.search.runner import Problem, repair
@@ -239,12 +240,17 @@ class _Run:
             if prompt_id == len(self.result.prompts):
                 self.result.prompts.append(text)
             for c in completions:
-                extraction = extract_proof(self.language, self.problem.statement, prompt.answer(c.text))
+                # A thinking model's proof is the code after its thoughts; cut off while thinking,
+                # there is nothing to verify (a budget problem, not a failed proof).
+                thought = split_thinking(prompt.answer(c.text))
+                extraction = extract_proof(self.language, self.problem.statement, thought.answer)
                 attempt = ModelAttempt(len(self.result.attempts), rnd, plan.kind, prompt_id, parent, c.text,
                                        extraction.candidate, tokens=c.tokens, logprob=c.logprob,
                                        gen_time_s=per_sequence_s, notes=extraction.notes)
                 refusal = extraction.refusal
-                if refusal is not None:
+                if thought.truncated:
+                    attempt.judge(Verdict(False, Reason.INCOMPLETE, detail=TRUNCATED_THINKING), "static")
+                elif refusal is not None:
                     attempt.judge(Verdict(False, refusal.reason, refusal.messages, detail=refusal.detail),
                                   "static")
                 self.result.tokens += c.tokens
