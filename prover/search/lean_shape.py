@@ -13,7 +13,7 @@ import re
 
 from prover.itp.goals import Goal
 from prover.search.lean_tactics import SQUARE_HINTS, square_hints
-from prover.search.shape import Hyp, Shape
+from prover.search.shape import Hyp, Shape, Syntax, logic_features
 from prover.search.tactics import Rule
 
 # Lean's number types (as printed, and by their names) -> the shared feature names.
@@ -54,6 +54,10 @@ def lean_top_level(text: str, op: str) -> bool:
         elif depth == 0 and i > 0 and text.startswith(_BINDERS, i):
             return False  # what follows is under the binder
     return False
+
+
+LEAN_SYNTAX = Syntax(("∀", "¬"), "∀", "∃", "→", (("∧", "and"), ("∨", "or"), ("↔", "iff")), "≠",
+                     re.compile(r"(?<![<>≤≥≠:])=(?![=>])"), re.compile(r"[<>≤≥≠]"), _WORD, lean_top_level)
 
 
 def _kind(type_: str) -> str | None:
@@ -118,28 +122,8 @@ def lean_shape_of(
         f.add("hyp_div")
     if "^" in everything:
         f.add("pow")
-    if concl.startswith(("∀", "¬")) or lean_top_level(concl, "→"):
-        f.add("intro")
-    for op, name in (("∧", "and"), ("∨", "or"), ("↔", "iff")):
-        if lean_top_level(concl, op):
-            f.add(f"concl_{name}")
-        if any(lean_top_level(h.type, op) for h in hyps if not h.type.startswith("∀")):
-            f.add(f"hyp_{name}")
-    if concl.startswith("∃"):
-        f.add("concl_ex")
-    if any(h.type.startswith("∃") for h in hyps):
-        f.add("hyp_ex")
-    if re.search(r"(?<![<>≤≥≠:])=(?![=>])", concl) and not lean_top_level(concl, "→"):
-        f.add("concl_eq")
-    if lean_top_level(concl, "≠"):
-        f.add("concl_neq")
-    if re.search(r"[<>≤≥≠]", concl):
-        f.add("concl_ineq")
     variables = {n for names in by_type.values() for n in names}
-    if not words & variables:
-        f.add("closed")
-    if not set(_WORD.findall(concl)) & variables:
-        f.add("concl_closed")
+    f |= logic_features(LEAN_SYNTAX, concl, hyps, words, variables)
     if any(lean_top_level(h.type, "≠") for h in hyps):
         f.add("hyp_neq")
     for hyp in hyps:

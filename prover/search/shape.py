@@ -8,6 +8,7 @@ a wrong one only costs time, since every tactic is checked by Coq and every proo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prover.itp.goals import Goal
@@ -98,6 +99,59 @@ def _fun_def(hyp: Hyp, functions: set[str]) -> bool:
     return match.group(1) not in _IDENT.findall(match.group(2))
 
 
+@dataclass(frozen=True)
+class Syntax:
+    """How a language writes what ``logic_features`` looks for (Rocq's ``forall``/``/\\``, Lean's
+    ``∀``/``∧``), so one reading of connectives, quantifiers and relations serves both."""
+
+    intro: tuple[str, ...]  # a conclusion starting with one of these is introduced
+    forall: str
+    exists: str
+    arrow: str
+    connectives: tuple[tuple[str, str], ...]  # (operator, feature suffix): and, or, iff
+    neq: str
+    eq: re.Pattern[str]  # an equation, not part of <=, >=, <>, …
+    ineq: re.Pattern[str]
+    ident: re.Pattern[str]
+    top_level: Callable[[str, str], bool]
+
+
+def logic_features(syntax: Syntax, concl: str, hyps: Sequence[Hyp], words: set[str],
+                   variables: set[str]) -> set[str]:
+    """The features of a goal's logical form: what to introduce, split, destruct or witness, which
+    relation the conclusion states, whether it mentions variables at all."""
+    f: set[str] = set()
+    top = syntax.top_level
+    if concl.startswith(syntax.intro) or top(concl, syntax.arrow):
+        f.add("intro")
+    for op, name in syntax.connectives:
+        if top(concl, op):
+            f.add(f"concl_{name}")
+        if any(top(h.type, op) for h in hyps if not h.type.startswith(syntax.forall)):
+            f.add(f"hyp_{name}")
+    if concl.startswith(syntax.exists):
+        f.add("concl_ex")
+    if any(h.type.startswith(syntax.exists) for h in hyps):
+        f.add("hyp_ex")
+    if syntax.eq.search(concl) and not top(concl, syntax.arrow):
+        f.add("concl_eq")
+    if top(concl, syntax.neq):
+        f.add("concl_neq")
+    if syntax.ineq.search(concl):
+        f.add("concl_ineq")
+    if not words & variables:
+        f.add("closed")
+    if not set(syntax.ident.findall(concl)) & variables:
+        f.add("concl_closed")
+    return f
+
+
+ROCQ_SYNTAX = Syntax(
+    ("forall ", "~"), "forall", "exists", "->", (("/\\", "and"), ("\\/", "or"), ("<->", "iff")), "<>",
+    re.compile(r"(?<![<>])=(?!=)"), re.compile(r"<>|<|>|<=|>="), _IDENT, top_level,
+)
+
+
 def shape_of(
     goal: Goal, statement_features: frozenset[str] = frozenset(), definitions: tuple[str, ...] = ()
 ) -> Shape:
@@ -138,28 +192,8 @@ def shape_of(
         f.add("pow")
     if "Z.rem" in everything or "Z.modulo" in everything:
         f.add("mod")
-    if concl.startswith(("forall ", "~")) or top_level(concl, "->"):
-        f.add("intro")
-    for op, name in (("/\\", "and"), ("\\/", "or"), ("<->", "iff")):
-        if top_level(concl, op):
-            f.add(f"concl_{name}")
-        if any(top_level(h.type, op) for h in hyps if not h.type.startswith("forall")):
-            f.add(f"hyp_{name}")
-    if concl.startswith("exists"):
-        f.add("concl_ex")
-    if any(h.type.startswith("exists") for h in hyps):
-        f.add("hyp_ex")
-    if re.search(r"(?<![<>])=(?!=)", concl) and not top_level(concl, "->"):
-        f.add("concl_eq")
-    if top_level(concl, "<>"):
-        f.add("concl_neq")
-    if re.search(r"<>|<|>|<=|>=", concl):
-        f.add("concl_ineq")
     variables = {n for names in by_type.values() for n in names}
-    if not words & variables:
-        f.add("closed")
-    if not set(_IDENT.findall(concl)) & variables:
-        f.add("concl_closed")
+    f |= logic_features(ROCQ_SYNTAX, concl, hyps, words, variables)
     nat_vars = set(by_type.get("nat", []))
     if any(m.group(1) in nat_vars for h in hyps for m in _UPPER_BOUND.finditer(h.type)):
         f.add("hyp_bound")
