@@ -13,7 +13,7 @@ import re
 
 from prover.itp.goals import Goal
 from prover.search.lean_tactics import SQUARE_HINTS, square_hints
-from prover.search.shape import Hyp, Shape, Syntax, logic_features
+from prover.search.shape import Hyp, Shape, Syntax, add_context_features, logic_features
 from prover.search.tactics import Rule
 
 # Lean's number types (as printed, and by their names) -> the shared feature names.
@@ -131,12 +131,7 @@ def lean_shape_of(
             shape.foralls.append(hyp.name)
         elif _binds_variable(hyp.type, variables):
             f.add("hyp_var_eq")
-    if shape.foralls:
-        f.add("hyp_forall")
-    if definitions:
-        f.add("definitions")
-    if not hyps:
-        f.add("no_hyps")
+    add_context_features(shape, definitions)
     return shape
 
 

@@ -208,15 +208,17 @@ def shape_of(
                 shape.foralls.append(hyp.name)
         elif _binds_variable(hyp.type, variables):
             f.add("hyp_var_eq")
-    if shape.fun_defs:
-        f.add("fun_def")
-    if shape.foralls:
-        f.add("hyp_forall")
-    if definitions:
-        f.add("definitions")
-    if not hyps:
-        f.add("no_hyps")
+    add_context_features(shape, definitions)
     return shape
+
+
+def add_context_features(shape: Shape, definitions: Sequence[str]) -> None:
+    """What a goal's context offers once its hypotheses are sorted: definitions of functions,
+    other ∀-facts, the statement's own Definitions, or nothing at all."""
+    for present, feature in ((shape.fun_defs, "fun_def"), (shape.foralls, "hyp_forall"),
+                             (definitions, "definitions"), (not shape.hyps, "no_hyps")):
+        if present:
+            shape.features.add(feature)
 
 
 def statement_features(statement: str) -> frozenset[str]:
