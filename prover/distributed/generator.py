@@ -18,7 +18,7 @@ from typing import Any
 
 from prover.distributed.runtime import stdout_to_stderr
 from prover.generate.base import Completion, GenerationConfig, GenerationError, check_sampling
-from prover.generate.batching import Request, SamplingParams, generate_requests
+from prover.generate.batching import Request, SamplingParams, as_requests, generate_requests
 
 
 class GeneratorActor:
@@ -124,8 +124,7 @@ class RayGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        return self.generate_requests([Request(p, n, seed) for p in prompts],
-                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+        return self.generate_requests(*as_requests(prompts, n, temperature, top_p, max_tokens, stop, seed))
 
     def generate_requests(
         self, requests: Sequence[Request], params: SamplingParams

@@ -40,6 +40,12 @@ class Request:
     seed: int | None = None
 
 
+def as_requests(prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
+                stop: Sequence[str], seed: int | None) -> tuple[list[Request], SamplingParams]:
+    """A ``Generator.generate`` call as requests: how a batching backend's ``generate`` delegates."""
+    return [Request(p, n, seed) for p in prompts], SamplingParams(temperature, top_p, max_tokens, tuple(stop))
+
+
 def generate_requests(
     generator: Generator, requests: Sequence[Request], params: SamplingParams
 ) -> list[list[Completion]]:
@@ -123,8 +129,7 @@ class BatchingGenerator:
 
     def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
                  stop: Sequence[str], seed: int | None) -> list[list[Completion]]:
-        return self.generate_requests([Request(p, n, seed) for p in prompts],
-                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+        return self.generate_requests(*as_requests(prompts, n, temperature, top_p, max_tokens, stop, seed))
 
     def generate_requests(
         self, requests: Sequence[Request], params: SamplingParams

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prover.generate.base import Completion, Generator
-from prover.generate.batching import Request, SamplingParams, generate_requests
+from prover.generate.batching import Request, SamplingParams, as_requests, generate_requests
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -118,8 +118,7 @@ class CachedGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        return self.generate_requests([Request(p, n, seed) for p in prompts],
-                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+        return self.generate_requests(*as_requests(prompts, n, temperature, top_p, max_tokens, stop, seed))
 
     def generate_requests(
         self, requests: Sequence[Request], params: SamplingParams

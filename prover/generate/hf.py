@@ -37,7 +37,7 @@ from prover.generate.base import (
     default_threads,
     weights_version,
 )
-from prover.generate.batching import Request, SamplingParams
+from prover.generate.batching import Request, SamplingParams, as_requests
 from prover.generate.hf_sampling import RowSampler, row_seed, shared_prefill
 
 _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
@@ -183,8 +183,7 @@ class TransformersGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        return self.generate_requests([Request(p, n, seed) for p in prompts],
-                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+        return self.generate_requests(*as_requests(prompts, n, temperature, top_p, max_tokens, stop, seed))
 
     def generate_requests(
         self, requests: Sequence[Request], params: SamplingParams

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from prover.generate.base import Completion, GenerationError, check_sampling
-from prover.generate.batching import Request, SamplingParams
+from prover.generate.batching import Request, SamplingParams, as_requests
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_BACKOFF_S = 30.0
@@ -79,8 +79,7 @@ class OpenAIGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        return self.generate_requests([Request(p, n, seed) for p in prompts],
-                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+        return self.generate_requests(*as_requests(prompts, n, temperature, top_p, max_tokens, stop, seed))
 
     def generate_requests(
         self, requests: Sequence[Request], params: SamplingParams

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from prover.generate.base import Completion, GenerationError, check_sampling, weights_version
-from prover.generate.batching import Request, SamplingParams
+from prover.generate.batching import Request, SamplingParams, as_requests
 
 # The distribution is prover-itp: "prover" on PyPI is an unrelated placeholder package.
 INSTALL_HINT = (
@@ -79,8 +79,7 @@ class VLLMGenerator:
         stop: Sequence[str],
         seed: int | None,
     ) -> list[list[Completion]]:
-        return self.generate_requests([Request(p, n, seed) for p in prompts],
-                                      SamplingParams(temperature, top_p, max_tokens, tuple(stop)))
+        return self.generate_requests(*as_requests(prompts, n, temperature, top_p, max_tokens, stop, seed))
 
     def generate_requests(
         self, requests: Sequence[Request], params: SamplingParams
