@@ -65,9 +65,9 @@ def main() -> None:
     checks = checked_proofs(hf)
     hf.close()
     if args.vllm:
-        from prover.generate.vllm_backend import VLLMGenerator
+        from prover.generate.vllm_backend import EngineOptions, VLLMGenerator
 
-        vllm = VLLMGenerator(str(model), "auto", 0.3, 1024)
+        vllm = VLLMGenerator(str(model), EngineOptions(gpu_memory_utilization=0.3, max_model_len=1024))
         rows.append(measure("vllm", vllm))
         vllm.close()
     print(f"{'backend':<22}{'samples':>8}{'tokens':>9}{'seconds':>9}{'tokens/s':>10}")

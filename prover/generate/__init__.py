@@ -25,17 +25,16 @@ def make_generator(config: GenerationConfig) -> Generator:
         from prover.generate.hf import TransformersGenerator
 
         generator = TransformersGenerator(config.model, config.device, config.dtype, config.threads,
-                                          config.max_batch)
+                                          config.max_batch, revision=config.revision)
     elif config.backend == "openai":
         from prover.generate.openai_compat import OpenAIGenerator
 
         generator = OpenAIGenerator(config.base_url, config.model, config.api_key_env, config.concurrency,
                                     config.timeout_s, config.max_retries)
     else:
-        from prover.generate.vllm_backend import VLLMGenerator
+        from prover.generate.vllm_backend import EngineOptions, VLLMGenerator
 
-        generator = VLLMGenerator(config.model, config.dtype, config.gpu_memory_utilization,
-                                  config.max_model_len)
+        generator = VLLMGenerator(config.model, EngineOptions.of(config))
     if config.cache_path is not None:
         from prover.generate.cache import CachedGenerator, CompletionCache
 

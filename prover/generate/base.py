@@ -126,9 +126,16 @@ class GenerationConfig:
     concurrency: int = 8  # requests in flight at once
     timeout_s: float = 300.0
     max_retries: int = 4
-    # vLLM
+    # vLLM engine arguments (vllm_backend.EngineOptions); dtype above is vLLM's too
     gpu_memory_utilization: float = 0.85
-    max_model_len: int | None = None
+    max_model_len: int | None = None  # None: the model's own context
+    tensor_parallel_size: int = 1  # GPUs one model is split over
+    max_num_seqs: int | None = None  # sequences scheduled at once; None: vLLM's default
+    quantization: str | None = None  # "awq", "gptq", "fp8", … (vLLM's names)
+    enable_prefix_caching: bool = True
+    trust_remote_code: bool = False
+    # a hub model's branch, tag or commit (transformers and vLLM); part of the backend identity
+    revision: str | None = None
     # prompts and cache
     preset: str | None = None  # a model-family preset (presets.py); sets templates, prompt_format, max_tokens
     templates: str = "default"  # a template set in prover/generate/templates/ or a TOML path

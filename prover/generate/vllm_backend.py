@@ -11,9 +11,17 @@ completion cache requires.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
-from prover.generate.base import Completion, GenerationError, check_sampling, weights_version
+from prover.generate.base import (
+    Completion,
+    GenerationConfig,
+    GenerationError,
+    check_sampling,
+    weights_version,
+)
 from prover.generate.batching import Request, SamplingParams, as_requests
 
 # The distribution is prover-itp: "prover" on PyPI is an unrelated placeholder package.
@@ -32,42 +40,59 @@ def require_vllm() -> Any:
     return vllm
 
 
-class VLLMGenerator:
-    """``Generator`` over ``vllm.LLM``. ``dtype`` "auto" lets vLLM choose (bf16 where supported)."""
+@dataclass(frozen=True)
+class EngineOptions:
+    """The ``vllm.LLM`` engine arguments a researcher sets (``[generate]`` in the settings file)."""
 
-    def __init__(
-        self,
-        model: str,
-        dtype: str = "auto",
-        gpu_memory_utilization: float = 0.85,
-        max_model_len: int | None = None,
-        logprobs: bool = True,
-        seed: int = 0,
-    ) -> None:
+    dtype: str = "auto"  # "auto": vLLM chooses (bf16 where supported)
+    gpu_memory_utilization: float = 0.85
+    max_model_len: int | None = None  # None: the model's own context
+    tensor_parallel_size: int = 1  # GPUs one model is split over
+    max_num_seqs: int | None = None  # sequences vLLM schedules at once; None: its default
+    quantization: str | None = None  # vLLM's names: "awq", "gptq", "fp8", …
+    enable_prefix_caching: bool = True  # a batch's shared prompt prefix is computed once
+    trust_remote_code: bool = False
+    revision: str | None = None  # a hub model's branch, tag or commit
+    seed: int = 0
+
+    @classmethod
+    def of(cls, config: GenerationConfig) -> EngineOptions:
+        names = {f.name for f in fields(cls)} - {"seed"}
+        return cls(**{name: getattr(config, name) for name in names})
+
+    def kwargs(self) -> dict[str, Any]:
+        """``vllm.LLM`` keyword arguments; unset options are left to vLLM's defaults."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class VLLMGenerator:
+    """``Generator`` over ``vllm.LLM`` with the engine ``options``."""
+
+    def __init__(self, model: str, options: EngineOptions | None = None, logprobs: bool = True) -> None:
         vllm = require_vllm()
         self._vllm = vllm
         self.model_name = model
         self.logprobs = logprobs
-        kwargs: dict[str, Any] = {
-            "model": model,
-            "dtype": dtype,
-            "enable_prefix_caching": True,
-            "gpu_memory_utilization": gpu_memory_utilization,
-            "seed": seed,
-        }
-        if max_model_len is not None:
-            kwargs["max_model_len"] = max_model_len
+        self.options = options or EngineOptions()
         try:
-            self.llm: Any = vllm.LLM(**kwargs)
+            self.llm: Any = vllm.LLM(model=model, **self.options.kwargs())
         except Exception as exc:  # vLLM raises many kinds (no GPU, out of memory, bad model)
             raise GenerationError(f"vLLM could not load {model!r}: {type(exc).__name__}: {exc}") from exc
-        self._identity = f"vllm:{model}@{weights_version(model)}:{dtype}"
+        o = self.options
+        # The weights' version: a local folder's files, else the hub commit vLLM downloaded (a
+        # re-pushed model under the same name is another model, and its cached completions too).
+        version = weights_version(model) or hub_commit(model, o.revision) or o.revision or "unknown"
+        self._identity = f"vllm:{model}@{version}:{o.dtype}:{o.quantization or 'none'}"
 
     def identity(self) -> str:
         return self._identity
 
     def close(self) -> None:
+        """Free the engine and its GPU memory (self-play trains on the same GPU next); idempotent."""
+        if self.llm is None:
+            return
         self.llm = None
+        release_gpu_memory(self._vllm)
 
     def generate(
         self,
@@ -106,6 +131,40 @@ class VLLMGenerator:
         ]
         outputs = self.llm.generate([r.prompt for r in requests], per_request, use_tqdm=False)
         return [[_completion(c) for c in out.outputs] for out in outputs]
+
+
+def hub_commit(model: str, revision: str | None) -> str | None:
+    """The commit of a hub model in the local Hugging Face cache (where vLLM downloaded it), read
+    offline; None for a model that is not there."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on it
+        return None
+    found = try_to_load_from_cache(model, "config.json", revision=revision)
+    if not isinstance(found, str):
+        return None
+    parts = Path(found).parts
+    return parts[-2] if len(parts) >= 3 and parts[-3] == "snapshots" else None
+
+
+def release_gpu_memory(vllm: Any) -> None:
+    """What vLLM keeps after its ``LLM`` is dropped: the model-parallel groups and the CUDA cache.
+    Each step is skipped where this vLLM or torch lacks it (the module layout moved between
+    releases)."""
+    import gc
+
+    parallel = getattr(getattr(vllm, "distributed", None), "parallel_state", None)
+    for name in ("destroy_model_parallel", "destroy_distributed_environment"):
+        step = getattr(parallel, name, None)
+        if callable(step):
+            step()
+    gc.collect()
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _completion(output: Any) -> Completion:

@@ -49,7 +49,8 @@ class Context:
 # What a run's results depend on besides ``[selfplay]``; the rest of the settings (workers, threads,
 # devices, servers, caches) only say how fast it runs.
 _RESULT_SETTINGS = {
-    "generate": ("backend", "model", "top_p", "stop", "dtype", "max_model_len", "templates", "prompt_format"),
+    "generate": ("backend", "model", "top_p", "stop", "dtype", "max_model_len", "quantization", "revision",
+                 "templates", "prompt_format"),
     "pool": ("timeout_s", "memory_gib"),
     "rocq": ("sandbox", "extra_args", "preload", "plugin"),
 }
