@@ -140,3 +140,40 @@ def test_requests_with_their_own_seeds_in_one_client_call(tiny_generator: Transf
     for request, got in zip(requests, out, strict=True):
         [want] = tiny_generator.generate_requests([request], params)
         assert [c.text for c in got] == [c.text for c in want]
+
+
+class _SlowGenerator:
+    """Answers after ``delay_s``, as a server does that only replies once a long generation is done."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    def identity(self) -> str:
+        return "slow"
+
+    def generate(self, prompts: Any, n: int, temperature: float, top_p: float, max_tokens: int, stop: Any,
+                 seed: int | None) -> list[list[Any]]:
+        import time
+
+        from prover.generate.base import Completion
+
+        time.sleep(self.delay_s)
+        return [[Completion("done", 1, None, "stop") for _ in range(n)] for _ in prompts]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_long_generation_is_waited_for_not_restarted() -> None:
+    """The read timeout fits ``max_tokens`` at the slowest decoding rate: a reply that takes longer
+    than ``timeout_s`` but not longer than that generation may take arrives, without a retry."""
+    from prover.generate.openai_compat import SLOWEST_TOKENS_PER_S, read_timeout
+
+    assert read_timeout(300.0, 32768) == 32768 / SLOWEST_TOKENS_PER_S and read_timeout(300.0, 512) == 300.0
+    with CompletionServer(_SlowGenerator(1.0), "slow", max_requests=10) as server:  # type: ignore[arg-type]
+        client = OpenAIGenerator(server.base_url, "slow", timeout_s=0.3, max_retries=0)
+        [[answer]] = client.generate(["p"], 1, 1.0, 1.0, 40, [], 0)  # 40 tokens may take 4 s
+        assert answer.text == "done" and client.requests == 1 and client.retries == 0
+        with pytest.raises(GenerationError, match="ReadTimeout"):
+            client.generate(["p"], 1, 1.0, 1.0, 2, [], 0)  # 2 tokens: 0.3 s is ample, 1 s is not
+        client.close()

@@ -24,6 +24,10 @@ from prover.generate.batching import Request, SamplingParams, as_requests
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 _MAX_BACKOFF_S = 30.0
+# A server answers a non-streamed completion only when it is done: the read timeout must fit the
+# longest generation asked for, at the slowest rate a loaded server still decodes one sequence, or a
+# 32k-token answer times out and is restarted from zero on every retry.
+SLOWEST_TOKENS_PER_S = 10.0
 
 
 def completions_url(base_url: str) -> str:
@@ -58,6 +62,7 @@ class OpenAIGenerator:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        self.timeout_s = timeout_s
         self._client = httpx.Client(headers=headers, timeout=timeout_s, limits=limits)
         self.requests = 0  # HTTP requests sent, retries included
         self.retries = 0
@@ -98,17 +103,19 @@ class OpenAIGenerator:
         if self.logprobs:
             body["logprobs"] = 1  # the sampled token's log-probability (plus one alternative)
 
+        timeout = httpx.Timeout(self.timeout_s, read=read_timeout(self.timeout_s, params.max_tokens))
+
         def one(r: Request) -> list[Completion]:
             seeded = {} if r.seed is None else {"seed": r.seed}
-            return self._one({**body, **seeded, "n": r.n, "prompt": r.prompt}, r.n)
+            return self._one({**body, **seeded, "n": r.n, "prompt": r.prompt}, r.n, timeout)
 
         if len(requests) <= 1:
             return [one(r) for r in requests]
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests))) as pool:
             return list(pool.map(one, requests))
 
-    def _one(self, body: dict[str, Any], n: int) -> list[Completion]:
-        reply = self._post(body)
+    def _one(self, body: dict[str, Any], n: int, timeout: httpx.Timeout) -> list[Completion]:
+        reply = self._post(body, timeout)
         choices = reply.get("choices")
         if not isinstance(choices, list) or len(choices) != n:
             raise GenerationError(f"{self.url} answered {len(choices or [])} choices, expected {n}")
@@ -117,12 +124,12 @@ class OpenAIGenerator:
         choices = sorted(choices, key=lambda c: int(c.get("index", 0)))
         return [_completion(c, completion_tokens, n) for c in choices]
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, body: dict[str, Any], timeout: httpx.Timeout) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             self.requests += 1
             try:
-                response = self._client.post(self.url, json=body)
+                response = self._client.post(self.url, json=body, timeout=timeout)
             except httpx.TransportError as exc:  # connection refused/reset, timeouts
                 if last:
                     raise GenerationError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
@@ -147,6 +154,11 @@ class OpenAIGenerator:
             with contextlib.suppress(ValueError):  # an HTTP date: the backoff stands
                 delay = max(delay, float(retry_after))
         time.sleep(min(delay, _MAX_BACKOFF_S))
+
+
+def read_timeout(timeout_s: float, max_tokens: int) -> float:
+    """``timeout_s``, or longer when ``max_tokens`` at ``SLOWEST_TOKENS_PER_S`` needs longer."""
+    return max(timeout_s, max_tokens / SLOWEST_TOKENS_PER_S)
 
 
 def _completion(choice: dict[str, Any], completion_tokens: Any, n: int) -> Completion:
