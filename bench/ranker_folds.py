@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from prover.search.policy import policy_costs  # noqa: E402
 from prover.search.ranker import RankerConfig, RankerPolicy, RankExample, train_ranker  # noqa: E402
 from prover.search.tactics import TABLE  # noqa: E402
 from prover.train.steps import rank_examples, records_from_detail  # noqa: E402
@@ -32,18 +33,19 @@ _ARGUMENT_PRIORITY = {"hint_sq": 2.0, "hint_sq_all": 1.9, "witness": 3.0, "witne
 _PRIORITY = {**_ARGUMENT_PRIORITY, **{rule.name: rule.priority for rule in TABLE}}
 
 
+def _priorities(example: RankExample) -> list[float]:
+    return [_PRIORITY.get(rule, 3.0) for rule, _ in example.candidates]
+
+
 def table_rank(example: RankExample) -> int:
-    priorities = [_PRIORITY.get(rule, 3.0) for rule, _ in example.candidates]
+    priorities = _priorities(example)
     order = sorted(range(len(priorities)), key=lambda i: (priorities[i], i))
     return order.index(example.chosen) + 1
 
 
 def ranker_rank(policy: RankerPolicy, example: RankExample) -> int:
-    scores = policy.scores(example.state, example.candidates)
-    c = policy.config
-    logz = float(scores.max())
-    costs = [c.scale * (logz - float(s)) + c.table_weight * _PRIORITY.get(r, 3.0)
-             for (r, _), s in zip(example.candidates, scores, strict=True)]
+    scores = [float(x) for x in policy.scores(example.state, example.candidates)]
+    costs = policy_costs(scores, _priorities(example), policy.config.scale, policy.config.table_weight)
     order = sorted(range(len(costs)), key=lambda i: (costs[i], i))
     return order.index(example.chosen) + 1
 

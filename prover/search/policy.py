@@ -62,6 +62,17 @@ def tactic_completion(tactic: str, rule: str = "") -> str:
     return " " + text
 
 
+def policy_costs(scores: Sequence[float], priorities: Sequence[float], scale: float,
+                 table_weight: float) -> list[float]:
+    """What a learned policy charges each candidate of a state: ``scale`` × ``-log p``, p the softmax
+    of ``scores`` over the state's candidates (so costs add up along a path like the table's
+    priorities), plus ``table_weight`` × the candidate's table priority (between candidates the
+    policy finds equally likely, the hand-written order still decides)."""
+    top = max(scores)
+    norm = top + math.log(sum(math.exp(s - top) for s in scores))
+    return [scale * (norm - s) + table_weight * p for s, p in zip(scores, priorities, strict=True)]
+
+
 class Policy(Protocol):
     def identity(self) -> str: ...
 
@@ -116,11 +127,8 @@ class ModelPolicy:
             return []
         texts = [tactic_completion(t, r.name) for r, t in candidates]
         scores = self.scorer.logprobs(state_prompt(state), texts)
-        top = max(scores)
-        norm = top + math.log(sum(math.exp(s - top) for s in scores))
-        c = self.config
-        return [c.scale * (norm - s) + c.table_weight * rule.priority
-                for (rule, _), s in zip(candidates, scores, strict=True)]
+        return policy_costs(scores, [rule.priority for rule, _ in candidates], self.config.scale,
+                            self.config.table_weight)
 
     def propose(self, state: ProofState) -> list[str]:
         c = self.config

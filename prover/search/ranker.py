@@ -9,8 +9,9 @@ V)); nra.``) — hashed into one weight vector. Training is listwise, as the sea
 state of a verified proof, the softmax over the candidates the search generated there must put the
 tactic taken first; the others are the negatives.
 
-Costs are those of ``ModelPolicy`` (``-log p`` over the state's candidates plus a share of the table's
-priority), so with all weights zero the ranker orders exactly like the table.
+Costs are those of ``ModelPolicy`` (``policy.policy_costs``: ``-log p`` over the state's candidates
+plus a share of the table's priority), so with all weights zero the ranker orders exactly like the
+table.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import cast
 import numpy as np
 
 from prover.itp.goals import ProofState
-from prover.search.policy import PROMPT_END, state_prompt
+from prover.search.policy import PROMPT_END, policy_costs, state_prompt
 from prover.search.tactics import Rule
 
 RANKER_FILE = "ranker.npz"
@@ -177,10 +178,9 @@ class RankerPolicy:
     def costs(self, state: ProofState, candidates: Sequence[tuple[Rule, str]]) -> list[float]:
         if not candidates:
             return []
-        logp = _log_softmax(self.scores(state_prompt(state), [(r.name, t) for r, t in candidates]))
-        c = self.config
-        return [float(c.scale * -lp + c.table_weight * rule.priority)
-                for (rule, _), lp in zip(candidates, logp, strict=True)]
+        scores = self.scores(state_prompt(state), [(r.name, t) for r, t in candidates])
+        return policy_costs([float(x) for x in scores], [rule.priority for rule, _ in candidates],
+                            self.config.scale, self.config.table_weight)
 
     def propose(self, state: ProofState) -> list[str]:
         return []
