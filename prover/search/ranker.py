@@ -22,7 +22,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -83,7 +83,7 @@ def _parse(prompt: str) -> tuple[list[str], list[tuple[list[str], str]], str]:
     return header, decls, concl
 
 
-def _abstract(tokens: Iterable[str], variables: set[str], hyps: set[str]) -> list[str]:
+def _abstract(tokens: Iterable[str], variables: Set[str], hyps: Set[str]) -> list[str]:
     out = []
     for token in tokens:
         if token.isdigit():
@@ -110,10 +110,18 @@ def _names(decls: Sequence[tuple[list[str], str]]) -> tuple[set[str], set[str]]:
     return variables, hyps
 
 
+@dataclass(frozen=True)
+class _Reading:
+    features: tuple[str, ...]
+    variables: frozenset[str]  # names the tactic templates abstract to V
+    hyps: frozenset[str]  # … and to H
+
+
 @lru_cache(maxsize=4096)
-def state_features(prompt: str) -> tuple[str, ...]:
-    """The features of a rendered state: the goal count, each variable's type, the tokens and
-    token pairs of the conclusion, the tokens of the hypotheses."""
+def _read(prompt: str) -> _Reading:
+    """A rendered state read once (training and every node's scoring ask for it again): the goal
+    count, each variable's type, the tokens and token pairs of the conclusion, the tokens of the
+    hypotheses; and the names a candidate's tactic is abstracted over."""
     header, decls, concl = _parse(prompt)
     variables, hyps = _names(decls)
     features = {"bias", *header}
@@ -128,10 +136,15 @@ def state_features(prompt: str) -> tuple[str, ...]:
     features.update(f"cc:{a} {b}" for a, b in itertools.pairwise(concl_tokens))
     if concl_tokens:
         features.add(f"c0:{concl_tokens[0]}")
-    return tuple(sorted(features))
+    return _Reading(tuple(sorted(features)), frozenset(variables), frozenset(hyps))
 
 
-def candidate_keys(rule: str, tactic: str, variables: set[str], hyps: set[str]) -> tuple[str, str]:
+def state_features(prompt: str) -> tuple[str, ...]:
+    """The features of a rendered state (see ``_read``)."""
+    return _read(prompt).features
+
+
+def candidate_keys(rule: str, tactic: str, variables: Set[str], hyps: Set[str]) -> tuple[str, str]:
     """What a candidate is for the ranker: its rule, and its tactic with names and numbers abstracted."""
     template = " ".join(_abstract(_TOKEN.findall(tactic), variables, hyps))
     return f"r:{rule}", f"t:{template}"
@@ -144,10 +157,10 @@ def _hash(text: str) -> int:
 
 def _indices(prompt: str, candidates: Sequence[tuple[str, str]], dim: int) -> np.ndarray:
     """The weight indices of each candidate's features: shape (candidates, features × 2)."""
-    _, decls, _ = _parse(prompt)
-    variables, hyps = _names(decls)
-    feats = np.array([_hash(f) for f in state_features(prompt)], dtype=np.int64)
-    keys = np.array([[_hash(k) for k in candidate_keys(r, t, variables, hyps)] for r, t in candidates],
+    reading = _read(prompt)
+    feats = np.array([_hash(f) for f in reading.features], dtype=np.int64)
+    keys = np.array([[_hash(k) for k in candidate_keys(r, t, reading.variables, reading.hyps)]
+                     for r, t in candidates],
                     dtype=np.int64).reshape(len(candidates), 2)
     crossed = (feats[None, :, None] * _PRIME + keys[:, None, :]) % dim
     return crossed.reshape(len(candidates), -1)
