@@ -9,7 +9,7 @@ drown the rare hard ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,29 +39,26 @@ def records_from_detail(problem: str, steps: Iterable[Mapping[str, Any]]) -> lis
             for s in steps]
 
 
-def step_examples(records: Iterable[StepRecord]) -> list[Example]:
-    """One example per distinct (state, tactic), in first-seen order."""
+def distinct_steps(records: Iterable[StepRecord]) -> Iterator[StepRecord]:
+    """The first record of each distinct (state, tactic): a step seen in several proofs counts once."""
     seen: set[tuple[str, str]] = set()
-    examples = []
     for record in records:
         key = (record.state, record.tactic)
-        if key in seen:
-            continue
-        seen.add(key)
-        examples.append(Example(record.state, tactic_completion(record.tactic, record.rule)))
-    return examples
+        if key not in seen:
+            seen.add(key)
+            yield record
+
+
+def step_examples(records: Iterable[StepRecord]) -> list[Example]:
+    """One example per distinct (state, tactic), in first-seen order."""
+    return [Example(r.state, tactic_completion(r.tactic, r.rule)) for r in distinct_steps(records)]
 
 
 def rank_examples(records: Iterable[StepRecord]) -> list[RankExample]:
     """One ranking example per distinct (state, tactic) whose state kept its candidates: the tactic
     taken against every other candidate of that state."""
-    seen: set[tuple[str, str]] = set()
     examples = []
-    for record in records:
-        key = (record.state, record.tactic)
-        if key in seen or not record.candidates:
-            continue
-        seen.add(key)
+    for record in distinct_steps(r for r in records if r.candidates):
         candidates = list(record.candidates)
         taken = (record.rule, record.tactic)
         if taken not in candidates:
