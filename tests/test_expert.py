@@ -82,6 +82,7 @@ def test_selfplay_engine_step_runs_expert_iteration(tmp_path: Path) -> None:
                                    "eval_budget_s = 3.0\n")
     assert run.returncode == 0, run.stderr[-2000:]
     assert "| 0 | table |" in run.stdout and "| 1 | policy-1 |" in run.stdout
+    assert run.stdout.count("| 0 | table |") == 1  # --quiet: the final table only, no rows as they come
     assert (tmp_path / "run" / "policy-1" / "ranker.npz").is_file()
     bad = _selfplay_step(tmp_path, '[expert]\npolicy = "gpt"\n')
     assert bad.returncode == 2 and "ranker or lm" in bad.stderr and "Traceback" not in bad.stderr

@@ -253,7 +253,11 @@ def run_expert(settings: Settings, progress: Any = sys.stderr) -> list[RoundRow]
     backend = get_backend("rocq", settings)
     with VerifierPool(backend, config.workers, settings.pool.limits()) as pool:
         expert = Expert(config, pool, backend.identity(), progress=progress)
-        return expert.run(on_row=lambda row: print(table([row]).splitlines()[-1], file=progress, flush=True))
+        # Each round's row as it completes; without a progress stream only the caller's final table.
+        def show(row: RoundRow) -> None:
+            print(table([row]).splitlines()[-1], file=progress, flush=True)
+
+        return expert.run(on_row=None if progress is None else show)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
