@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from prover.itp.goals import Goal
+from prover.itp.lean.statement import outside_brackets
 from prover.search.lean_tactics import SQUARE_HINTS, square_hints
-from prover.search.shape import Hyp, Shape, Syntax, add_context_features, logic_features
+from prover.search.shape import GoalSyntax, Hyp, Shape, add_context_features, logic_features
 from prover.search.tactics import Rule
 
 # Lean's number types (as printed, and by their names) -> the shared feature names.
@@ -27,7 +28,6 @@ _HINT_KINDS = ("R", "Q", "Z", "nat")
 _DECL = re.compile(r"^((?:[^\s:()]+ )*[^\s:()]+) : (.*)$", re.DOTALL)
 # Identifiers with Lean's subscripts, primes and hygiene marks (`x₁`, `h'`, `n✝`), dotted names whole.
 _WORD = re.compile(r"[\w'✝]+(?:\.[\w'✝]+)*")
-_OPENERS, _CLOSERS = "([{⟨", ")]}⟩"
 _BINDERS = ("∀", "∃", "fun ", "λ")
 # Names (or symbols) in the goal -> the feature they suggest.
 _WORD_FEATURES = {
@@ -43,20 +43,15 @@ _WORD_FEATURES = {
 
 def lean_top_level(text: str, op: str) -> bool:
     """Whether ``op`` occurs in ``text`` outside brackets and outside a binder's body."""
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch in _OPENERS:
-            depth += 1
-        elif ch in _CLOSERS:
-            depth = max(0, depth - 1)
-        elif depth == 0 and text.startswith(op, i):
+    for i in outside_brackets(text):
+        if text.startswith(op, i):
             return True
-        elif depth == 0 and i > 0 and text.startswith(_BINDERS, i):
+        if i > 0 and text.startswith(_BINDERS, i):
             return False  # what follows is under the binder
     return False
 
 
-LEAN_SYNTAX = Syntax(("∀", "¬"), "∀", "∃", "→", (("∧", "and"), ("∨", "or"), ("↔", "iff")), "≠",
+LEAN_GOAL_SYNTAX = GoalSyntax(("∀", "¬"), "∀", "∃", "→", (("∧", "and"), ("∨", "or"), ("↔", "iff")), "≠",
                      re.compile(r"(?<![<>≤≥≠:])=(?![=>])"), re.compile(r"[<>≤≥≠]"), _WORD, lean_top_level)
 
 
@@ -123,7 +118,7 @@ def lean_shape_of(
     if "^" in everything:
         f.add("pow")
     variables = {n for names in by_type.values() for n in names}
-    f |= logic_features(LEAN_SYNTAX, concl, hyps, words, variables)
+    f |= logic_features(LEAN_GOAL_SYNTAX, concl, hyps, words, variables)
     if any(lean_top_level(h.type, "≠") for h in hyps):
         f.add("hyp_neq")
     for hyp in hyps:

@@ -100,7 +100,7 @@ def _fun_def(hyp: Hyp, functions: set[str]) -> bool:
 
 
 @dataclass(frozen=True)
-class Syntax:
+class GoalSyntax:
     """How a language writes what ``logic_features`` looks for (Rocq's ``forall``/``/\\``, Lean's
     ``∀``/``∧``), so one reading of connectives, quantifiers and relations serves both."""
 
@@ -116,7 +116,7 @@ class Syntax:
     top_level: Callable[[str, str], bool]
 
 
-def logic_features(syntax: Syntax, concl: str, hyps: Sequence[Hyp], words: set[str],
+def logic_features(syntax: GoalSyntax, concl: str, hyps: Sequence[Hyp], words: set[str],
                    variables: set[str]) -> set[str]:
     """The features of a goal's logical form: what to introduce, split, destruct or witness, which
     relation the conclusion states, whether it mentions variables at all."""
@@ -146,7 +146,7 @@ def logic_features(syntax: Syntax, concl: str, hyps: Sequence[Hyp], words: set[s
     return f
 
 
-ROCQ_SYNTAX = Syntax(
+ROCQ_GOAL_SYNTAX = GoalSyntax(
     ("forall ", "~"), "forall", "exists", "->", (("/\\", "and"), ("\\/", "or"), ("<->", "iff")), "<>",
     re.compile(r"(?<![<>])=(?!=)"), re.compile(r"<>|<|>|<=|>="), _IDENT, top_level,
 )
@@ -193,7 +193,7 @@ def shape_of(
     if "Z.rem" in everything or "Z.modulo" in everything:
         f.add("mod")
     variables = {n for names in by_type.values() for n in names}
-    f |= logic_features(ROCQ_SYNTAX, concl, hyps, words, variables)
+    f |= logic_features(ROCQ_GOAL_SYNTAX, concl, hyps, words, variables)
     nat_vars = set(by_type.get("nat", []))
     if any(m.group(1) in nat_vars for h in hyps for m in _UPPER_BOUND.finditer(h.type)):
         f.add("hyp_bound")

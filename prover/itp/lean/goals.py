@@ -28,13 +28,12 @@ from prover.itp.lean.backend import LeanBackend, LeanConfig, lean_limits, repl_l
 from prover.itp.lean.guard import INCOMPLETE_RULES, guard_tactic
 from prover.itp.lean.protocol import CommandReply, ErrorReply, ProtocolError, TacticReply
 from prover.itp.lean.repl import ReplError, ReplLaunch, ReplProcess, ReplTimeout
-from prover.itp.lean.statement import LEAN_SYNTAX, Header, parse_statement
+from prover.itp.lean.statement import LEAN_SYNTAX, Header, outside_brackets, parse_statement
 
 # Lean's core library alone: nothing is imported and the statement runs in a fresh environment (no
 # ``env``), as the REPL's own tests do. A proof file made under it has no header lines.
 CORE = Header((), ())
 _REPLAY_TIMEOUT_S = 20.0
-_OPENERS, _CLOSERS = "([{⟨", ")]}⟩"
 # The statement's proof: a final `sorry`, optionally after `by`, right after the declaration's `:=`.
 _FINAL_SORRY = re.compile(r"(?:(?<![\w.'!?])by\s+)?(?<![\w.'!?])sorry\s*\Z")
 
@@ -55,15 +54,8 @@ def normalise(tactic: str) -> str:
 
 def _top_level_semicolon(text: str) -> bool:
     """A `;` outside brackets that is not part of `<;>`: it ends one tactic and starts another."""
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch in _OPENERS:
-            depth += 1
-        elif ch in _CLOSERS:
-            depth = max(0, depth - 1)
-        elif ch == ";" and depth == 0 and not (text[i - 1 : i] == "<" and text[i + 1 : i + 2] == ">"):
-            return True
-    return False
+    return any(text[i] == ";" and not (text[i - 1 : i] == "<" and text[i + 1 : i + 2] == ">")
+               for i in outside_brackets(text))
 
 
 def refusal(tactic: str, allow_native: bool = False) -> str | None:

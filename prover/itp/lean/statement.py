@@ -8,11 +8,29 @@ the session key: requests with equal headers share a REPL process.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prover.itp.guard import Syntax, mask_comments
 
 LEAN_SYNTAX = Syntax(block=("/-", "-/"), line="--", nested=True)
+
+
+BRACKETS = ("([{⟨", ")]}⟩")  # Lean's openers and closers
+
+
+def outside_brackets(text: str) -> Iterator[int]:
+    """The positions in ``text`` of the characters outside every bracket (brackets excluded); an
+    unmatched closer is ignored."""
+    openers, closers = BRACKETS
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in openers:
+            depth += 1
+        elif ch in closers:
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            yield i
 
 
 def word_set(text: str) -> frozenset[str]:
