@@ -14,7 +14,7 @@ import re
 from prover.itp.goals import Goal
 from prover.itp.lean.statement import outside_brackets
 from prover.search.lean_tactics import SQUARE_HINTS, square_hints
-from prover.search.shape import GoalSyntax, Hyp, Shape, add_context_features, logic_features
+from prover.search.shape import GoalSyntax, Hyp, Shape, add_context_features, logic_features, new_shape
 from prover.search.tactics import Rule
 
 # Lean's number types (as printed, and by their names) -> the shared feature names.
@@ -94,14 +94,9 @@ def lean_shape_of(
     goal: Goal, statement_features: frozenset[str] = frozenset(), definitions: tuple[str, ...] = ()
 ) -> Shape:
     hyps, by_type = parse_lean_hyps(goal)
-    shape = Shape(set(statement_features), by_type, hyps, definitions=list(definitions))
+    shape = new_shape(hyps, by_type, statement_features, definitions)
     f = shape.features
     concl = goal.conclusion
-    for kind in by_type:
-        if "->" in kind:
-            f.update(("fun", f"fun_{kind.split()[-1]}"))
-        else:
-            f.add(kind)
     everything = " ".join([concl, *(h.type for h in hyps)])
     words = set(_WORD.findall(everything))
     for symbol, kind in _TYPES.items():

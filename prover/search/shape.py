@@ -152,19 +152,26 @@ ROCQ_GOAL_SYNTAX = GoalSyntax(
 )
 
 
+def new_shape(hyps: list[Hyp], by_type: dict[str, list[str]], statement_features: frozenset[str],
+              definitions: tuple[str, ...]) -> Shape:
+    """A goal's shape begun from its sorted hypotheses: the statement's features and one feature per
+    variable type (``R``, ``nat``; ``fun`` and ``fun_R`` for a function into R)."""
+    shape = Shape(set(statement_features), by_type, hyps, definitions=list(definitions))
+    for type_ in by_type:
+        if "->" in type_:
+            shape.features.update(("fun", f"fun_{type_.split()[-1]}"))
+        else:
+            shape.features.add(type_)
+    return shape
+
+
 def shape_of(
     goal: Goal, statement_features: frozenset[str] = frozenset(), definitions: tuple[str, ...] = ()
 ) -> Shape:
     hyps, by_type = parse_hyps(goal)
-    shape = Shape(set(statement_features), by_type, hyps, definitions=list(definitions))
+    shape = new_shape(hyps, by_type, statement_features, definitions)
     f = shape.features
     concl = goal.conclusion
-    for type_ in by_type:
-        if "->" in type_:
-            f.add("fun")
-            f.add(f"fun_{type_.split()[-1]}")
-        else:
-            f.add(type_)
     everything = " ".join([concl, *(h.type for h in hyps)])
     words = set(_IDENT.findall(everything))
     for word, feature in (
