@@ -30,7 +30,7 @@ def make_generator(config: GenerationConfig) -> Generator:
         from prover.generate.openai_compat import OpenAIGenerator
 
         generator = OpenAIGenerator(config.base_url, config.model, config.api_key_env, config.concurrency,
-                                    config.timeout_s, config.max_retries)
+                                    config.timeout_s, config.max_retries, api=config.openai_api())
     else:
         from prover.generate.vllm_backend import EngineOptions, VLLMGenerator
 

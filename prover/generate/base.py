@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 BACKENDS = ("transformers", "openai", "vllm")
+OPENAI_APIS = ("auto", "completions", "chat")  # GenerationConfig.api
 FINISH_REASONS = ("stop", "length")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt", ".npz")
 
@@ -126,6 +127,10 @@ class GenerationConfig:
     concurrency: int = 8  # requests in flight at once
     timeout_s: float = 300.0
     max_retries: int = 4
+    # "completions" (POST /v1/completions with the rendered text), "chat" (POST /v1/chat/completions
+    # with the prompt's messages: the server applies the model's chat template), or "auto": chat when
+    # prompt_format is "chat" (what a chat preset sets), since this client has no tokenizer to apply it
+    api: str = "auto"
     # vLLM engine arguments (vllm_backend.EngineOptions); dtype above is vLLM's too
     gpu_memory_utilization: float = 0.85
     max_model_len: int | None = None  # None: the model's own context
@@ -142,6 +147,12 @@ class GenerationConfig:
     prompt_format: str = "auto"  # "auto" (chat when the tokenizer has a template), "plain", "chat"
     cache_path: str | None = None  # SQLite completion cache; none when unset
 
+    def openai_api(self) -> str:
+        """``api`` with "auto" resolved: "chat" or "completions"."""
+        if self.api != "auto":
+            return self.api
+        return "chat" if self.prompt_format == "chat" else "completions"
+
     def validate(self) -> None:
         """Raises ``ValueError`` with a one-line message for settings no backend can run with."""
         if self.backend not in BACKENDS:
@@ -149,6 +160,8 @@ class GenerationConfig:
             raise ValueError(f"unknown generation backend {self.backend!r}; choose one of {choices}")
         if self.prompt_format not in ("auto", "plain", "chat"):
             raise ValueError(f"prompt_format must be auto, plain or chat, not {self.prompt_format!r}")
+        if self.api not in OPENAI_APIS:
+            raise ValueError(f"api must be {', '.join(OPENAI_APIS)}, not {self.api!r}")
         check_sampling(self.n, self.temperature, self.top_p, self.max_tokens)
 
 

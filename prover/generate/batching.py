@@ -16,9 +16,12 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prover.generate.base import Completion, Generator
+
+if TYPE_CHECKING:  # typing only: prompts.py pulls in the proof-assistant syntax tables
+    from prover.generate.prompts import Prompt
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,16 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class Request:
-    """``n`` completions of ``prompt``; a seeded request is reproducible whatever shares its batch."""
+    """``n`` completions of ``prompt``; a seeded request is reproducible whatever shares its batch.
+
+    ``chat`` is the structured prompt ``prompt`` was rendered from, for a backend that sends messages
+    rather than text (``openai_compat`` with ``api = "chat"``: the server applies the model's own chat
+    template). Every other backend reads ``prompt`` only, so a request without it is served as before."""
 
     prompt: str
     n: int = 1
     seed: int | None = None
+    chat: Prompt | None = None
 
 
 def as_requests(prompts: Sequence[str], n: int, temperature: float, top_p: float, max_tokens: int,
@@ -65,6 +73,19 @@ def generate_requests(
         for i, completions in zip(indices, answers, strict=True):
             results[i] = completions
     return results
+
+
+def takes_messages(generator: Generator) -> bool:
+    """Whether ``generator`` sends ``Request.chat`` as messages, so a caller need not render the
+    prompt with a tokenizer it does not have. It looks through wrappers that pass requests on (cache,
+    batcher); one that takes only text (``base.SerialisedGenerator``) loses the structured prompt, so
+    behind it the answer is False."""
+    inner: Any = generator
+    while inner is not None and hasattr(inner, "generate_requests"):
+        if getattr(inner, "api", None) == "chat":
+            return True
+        inner = getattr(inner, "inner", None)
+    return False
 
 
 @dataclass

@@ -21,9 +21,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prover.generate.base import Completion, Generator
-from prover.generate.batching import Request, SamplingParams, as_requests, generate_requests
+from prover.generate.batching import Request, SamplingParams, as_requests, generate_requests, takes_messages
+
+if TYPE_CHECKING:
+    from prover.generate.prompts import Prompt
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -40,11 +44,16 @@ def cacheable(temperature: float, seed: int | None) -> bool:
 
 
 def cache_key(identity: str, prompt: str, n: int, temperature: float, top_p: float, max_tokens: int,
-              stop: Sequence[str], seed: int | None) -> str:
-    """Greedy requests ignore ``top_p`` and the seed, so those are normalised away for them."""
+              stop: Sequence[str], seed: int | None, chat: Prompt | None = None) -> str:
+    """Greedy requests ignore ``top_p`` and the seed, so those are normalised away for them. A
+    structured prompt (``Request.chat``) is keyed by its turns and thinking switch too, since a chat
+    backend sends those rather than the text; without one the key is what it always was."""
     if temperature == 0:
         top_p, seed = 1.0, None
-    fields = [identity, prompt, n, float(temperature), float(top_p), max_tokens, list(stop), seed]
+    fields: list[object] = [identity, prompt, n, float(temperature), float(top_p), max_tokens, list(stop),
+                            seed]
+    if chat is not None:
+        fields.append([chat.system, chat.user, chat.response, chat.thinking])
     payload = json.dumps(fields)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -125,11 +134,14 @@ class CachedGenerator:
     ) -> list[list[Completion]]:
         """Hits served from the cache; the misses and the uncacheable requests in one call."""
         identity = self.inner.identity()
+        # The structured prompt is keyed only where the backend sends it: a text backend's keys stay
+        # the same whether or not its callers attach one.
+        chat = takes_messages(self.inner)
         keys: list[str | None] = []
         for r in requests:
             if cacheable(params.temperature, r.seed):
                 keys.append(cache_key(identity, r.prompt, r.n, params.temperature, params.top_p,
-                                      params.max_tokens, params.stop, r.seed))
+                                      params.max_tokens, params.stop, r.seed, r.chat if chat else None))
             else:
                 keys.append(None)
         self.stats.uncacheable += sum(key is None for key in keys)

@@ -1,5 +1,13 @@
-"""A client for any OpenAI-compatible completions server (``vllm serve``, ``prover``'s own test
-server, hosted APIs): ``POST {base_url}/v1/completions`` with ``n`` samples per prompt.
+"""A client for any OpenAI-compatible server (``vllm serve``, SGLang, ``prover``'s own test server,
+hosted APIs) with ``n`` samples per prompt, in one of two modes (``api``):
+
+- ``"completions"``: ``POST {base_url}/v1/completions`` with the prompt as rendered text;
+- ``"chat"``: ``POST {base_url}/v1/chat/completions`` with the structured prompt (``Request.chat``)
+  as messages — the system turn when there is one, the user turn, and the response prefill as a final
+  assistant message that the model continues — so the server applies the model's own chat template.
+  Chat models (the chat presets) are served that way, and hosted chat APIs offer nothing else. The
+  prefill and the thinking switch use vLLM's documented chat extensions (``continue_final_message``
+  with ``add_generation_prompt: false``; ``chat_template_kwargs``), sent only when the prompt has them.
 
 One request per prompt, at most ``concurrency`` in flight (a thread pool over one shared
 ``httpx.Client``), so a slow or failing prompt holds up only itself. Rate limits (429), server errors
@@ -21,8 +29,11 @@ import httpx
 
 from prover.generate.base import Completion, GenerationError, check_sampling
 from prover.generate.batching import Request, SamplingParams, as_requests
+from prover.generate.thinking import CLOSE, OPEN
 
+APIS = ("completions", "chat")
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+_NO_ROUTE = frozenset({404, 405})
 _MAX_BACKOFF_S = 30.0
 # A server answers a non-streamed completion only when it is done: the read timeout must fit the
 # longest generation asked for, at the slowest rate a loaded server still decodes one sequence, or a
@@ -30,15 +41,39 @@ _MAX_BACKOFF_S = 30.0
 SLOWEST_TOKENS_PER_S = 10.0
 
 
-def completions_url(base_url: str) -> str:
-    """``…/v1/completions`` whether ``base_url`` names the server or its ``/v1`` root."""
+def completions_url(base_url: str, api: str = "completions") -> str:
+    """``…/v1/completions`` (or ``…/v1/chat/completions`` for ``api`` "chat") whether ``base_url``
+    names the server or its ``/v1`` root."""
     base = base_url.rstrip("/")
-    return (base if base.endswith("/v1") else base + "/v1") + "/completions"
+    root = base if base.endswith("/v1") else base + "/v1"
+    return root + ("/chat/completions" if api == "chat" else "/completions")
+
+
+def chat_body(request: Request) -> dict[str, Any]:
+    """The chat-mode fields of one request: its messages, plus the vLLM extensions its prompt needs.
+    A request without a structured prompt (a caller that only has text) is one user turn."""
+    prompt = request.chat
+    if prompt is None:
+        return {"messages": [{"role": "user", "content": request.prompt}]}
+    messages = [{"role": "system", "content": prompt.system}] if prompt.system.strip() else []
+    messages.append({"role": "user", "content": prompt.user})
+    body: dict[str, Any] = {}
+    if prompt.response:
+        # The model continues the prefill inside its own turn, as it continues the rendered text in
+        # completions mode; the two flags are exclusive in vLLM (a generation prompt would open a
+        # second assistant turn after the prefill).
+        messages.append({"role": "assistant", "content": prompt.response})
+        body.update(continue_final_message=True, add_generation_prompt=False)
+    if prompt.thinking is not None:
+        body["chat_template_kwargs"] = {"enable_thinking": prompt.thinking}
+    body["messages"] = messages
+    return body
 
 
 class OpenAIGenerator:
     """``Generator`` over an OpenAI-compatible server. ``model`` is the name the server serves;
-    the API key, when one is needed, comes from the environment variable ``api_key_env``."""
+    the API key, when one is needed, comes from the environment variable ``api_key_env``; ``api`` is
+    "completions" or "chat" (module docstring)."""
 
     def __init__(
         self,
@@ -50,8 +85,12 @@ class OpenAIGenerator:
         max_retries: int = 4,
         backoff_s: float = 0.5,
         logprobs: bool = True,
+        api: str = "completions",
     ) -> None:
-        self.url = completions_url(base_url)
+        if api not in APIS:
+            raise ValueError(f"api must be {' or '.join(APIS)}, not {api!r}")
+        self.api = api
+        self.url = completions_url(base_url, api)
         self.model = model
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -101,13 +140,16 @@ class OpenAIGenerator:
         if params.stop:
             body["stop"] = list(params.stop)
         if self.logprobs:
-            body["logprobs"] = 1  # the sampled token's log-probability (plus one alternative)
+            # The sampled tokens' log-probabilities: completions takes a count of alternatives (1),
+            # chat a switch.
+            body["logprobs"] = True if self.api == "chat" else 1
 
         timeout = httpx.Timeout(self.timeout_s, read=read_timeout(self.timeout_s, params.max_tokens))
 
         def one(r: Request) -> list[Completion]:
             seeded = {} if r.seed is None else {"seed": r.seed}
-            return self._one({**body, **seeded, "n": r.n, "prompt": r.prompt}, r.n, timeout)
+            fields = chat_body(r) if self.api == "chat" else {"prompt": r.prompt}
+            return self._one({**body, **seeded, "n": r.n, **fields}, r.n, timeout)
 
         if len(requests) <= 1:
             return [one(r) for r in requests]
@@ -122,7 +164,8 @@ class OpenAIGenerator:
         usage = reply.get("usage") or {}
         completion_tokens = usage.get("completion_tokens")
         choices = sorted(choices, key=lambda c: int(c.get("index", 0)))
-        return [_completion(c, completion_tokens, n) for c in choices]
+        read = _chat_completion if self.api == "chat" else _completion
+        return [read(c, completion_tokens, n) for c in choices]
 
     def _post(self, body: dict[str, Any], timeout: httpx.Timeout) -> dict[str, Any]:
         for attempt in range(self.max_retries + 1):
@@ -144,7 +187,14 @@ class OpenAIGenerator:
             if response.status_code in _RETRY_STATUS and not last:
                 self._wait(attempt, response.headers.get("retry-after"))
                 continue
-            raise GenerationError(f"{self.url} answered {response.status_code}: {response.text[:300]}")
+            said = " ".join(response.text[:300].split())  # one line, whatever the server's layout
+            if response.status_code in _NO_ROUTE and self.api == "chat":
+                # vLLM also answers 404 for a model name it does not serve: both causes are named.
+                raise GenerationError(
+                    f"{self.url} answered {response.status_code}: this server has no chat-completions "
+                    f"route (or does not serve the model {self.model!r}); set api = \"completions\" in "
+                    f"[generate] for a completions-only server. The server said: {said}")
+            raise GenerationError(f"{self.url} answered {response.status_code}: {said}")
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
@@ -162,24 +212,48 @@ def read_timeout(timeout_s: float, max_tokens: int) -> float:
 
 
 def _completion(choice: dict[str, Any], completion_tokens: Any, n: int) -> Completion:
-    """One choice. Token counts come from the per-token log-probabilities when the server sent
-    them; otherwise the usage total is shared evenly (exact for ``n`` = 1)."""
-    logprobs = choice.get("logprobs") or {}
-    per_token = logprobs.get("token_logprobs")
+    """One completions-mode choice: its ``text`` and per-token ``logprobs.token_logprobs``."""
+    per_token = (choice.get("logprobs") or {}).get("token_logprobs")
+    values = tuple(float(x) for x in per_token if x is not None) if isinstance(per_token, list) else None
+    return _made(str(choice.get("text", "")), values, choice.get("finish_reason"), completion_tokens, n)
+
+
+def _chat_completion(choice: dict[str, Any], completion_tokens: Any, n: int) -> Completion:
+    """One chat-mode choice: ``message.content`` and per-token ``logprobs.content[].logprob``.
+
+    The text is what the model wrote after the prefill, as in completions mode: callers read the
+    whole answer as ``Prompt.answer(text)``, which puts the prefill in front. A server run with a
+    reasoning parser hands the thinking apart (``reasoning_content``, or ``reasoning`` in newer vLLM);
+    it is put back in ``<think>`` tags so the answer reads as the model wrote it, and one cut off while
+    thinking stays open, so ``thinking.split_thinking`` calls it truncated."""
+    message = choice.get("message") or {}
+    content = str(message.get("content") or "")
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        closed = content or choice.get("finish_reason") != "length"
+        content = f"{OPEN}{reasoning}{CLOSE}{content}" if closed else f"{OPEN}{reasoning}"
+    per_token = (choice.get("logprobs") or {}).get("content")
     values = None
     if isinstance(per_token, list):
-        values = tuple(float(x) for x in per_token if x is not None)
+        values = tuple(float(t["logprob"]) for t in per_token
+                       if isinstance(t, dict) and t.get("logprob") is not None)
+    return _made(content, values, choice.get("finish_reason"), completion_tokens, n)
+
+
+def _made(text: str, values: tuple[float, ...] | None, finish_reason: Any, completion_tokens: Any,
+          n: int) -> Completion:
+    """Token counts come from the per-token log-probabilities when the server sent them; otherwise
+    the usage total is shared evenly (exact for ``n`` = 1)."""
     if values is not None:
         tokens = len(values)
     elif isinstance(completion_tokens, int):
         tokens = completion_tokens // n
     else:
         tokens = 0
-    finish = "length" if choice.get("finish_reason") == "length" else "stop"
     return Completion(
-        text=str(choice.get("text", "")),
+        text=text,
         tokens=tokens,
         logprob=None if values is None else float(sum(values)),
-        finish_reason=finish,
+        finish_reason="length" if finish_reason == "length" else "stop",
         token_logprobs=values,
     )

@@ -1,5 +1,6 @@
-"""A small OpenAI-compatible completions server over any ``Generator`` (``POST /v1/completions``,
-``GET /v1/models``), on the standard library's ``http.server``.
+"""A small OpenAI-compatible server over any ``Generator`` (``POST /v1/completions``, ``POST
+/v1/chat/completions`` through the backend tokenizer's chat template, ``GET /v1/models``), on the
+standard library's ``http.server``.
 
 It serves the small model to the OpenAI-compatible client over loopback, so that client is tested
 against a real server, and lets several processes share one loaded model on a CPU machine. It is not
@@ -117,6 +118,41 @@ class CompletionServer:
             "usage": {"completion_tokens": used},
         }
 
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The OpenAI ``chat.completion`` answer to one request body: its ``messages`` through the
+        tokenizer's chat template (with vLLM's ``add_generation_prompt``, ``continue_final_message``
+        and ``chat_template_kwargs``), then sampled as a completion of that text."""
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages or not all(
+                isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                for m in messages):
+            raise ValueError("messages must be a non-empty list of {role, content} strings")
+        tokenizer = _tokenizer(self.generator)
+        if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+            raise ValueError("this model has no chat template: use /v1/completions")
+        add = bool(body.get("add_generation_prompt", True))
+        cont = bool(body.get("continue_final_message", False))
+        if add and cont:  # as vLLM: a generation prompt after the prefill would open a second turn
+            raise ValueError("continue_final_message and add_generation_prompt cannot both be set")
+        kwargs = body.get("chat_template_kwargs") or {}
+        if not isinstance(kwargs, dict):
+            raise ValueError("chat_template_kwargs must be an object")
+        try:
+            text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add,
+                                                 continue_final_message=cont, **kwargs)
+        except Exception as exc:  # jinja's TemplateError, transformers' ValueError: the request's fault
+            raise ValueError(f"chat template: {exc}") from exc
+        answer = self.complete({**body, "prompt": str(text), "logprobs": body.get("logprobs") or None})
+        choices = []
+        for c in answer["choices"]:
+            per_token = (c["logprobs"] or {}).get("token_logprobs")
+            # Completion keeps no token strings, so each entry has its log-probability only.
+            logprobs = None if per_token is None else {"content": [
+                {"token": "", "logprob": x, "bytes": None, "top_logprobs": []} for x in per_token]}
+            choices.append({"index": c["index"], "message": {"role": "assistant", "content": c["text"]},
+                            "finish_reason": c["finish_reason"], "logprobs": logprobs})
+        return {**answer, "id": f"chatcmpl-{self.served}", "object": "chat.completion", "choices": choices}
+
     def _count(self) -> None:
         self.served += 1
         self._last = time.monotonic()
@@ -146,7 +182,9 @@ def _handler(server: CompletionServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
 
         def do_POST(self) -> None:
-            if self.path.rstrip("/") != "/v1/completions":
+            route = {"/v1/completions": server.complete, "/v1/chat/completions": server.chat}.get(
+                self.path.rstrip("/"))
+            if route is None:
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
             try:
@@ -154,7 +192,7 @@ def _handler(server: CompletionServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("the request body must be a JSON object")
-                answer = server.complete(body)
+                answer = route(body)
             except (ValueError, TypeError) as exc:
                 self._send(400, {"error": {"message": str(exc), "type": "invalid_request_error"}})
                 return
@@ -166,3 +204,10 @@ def _handler(server: CompletionServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, answer)
 
     return Handler
+
+
+def _tokenizer(generator: Any) -> Any | None:
+    """The backend's tokenizer, looking through wrappers (cache, batcher), as the model engine does."""
+    while generator is not None and not hasattr(generator, "tokenizer"):
+        generator = getattr(generator, "inner", None)
+    return None if generator is None else generator.tokenizer
