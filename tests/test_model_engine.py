@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from prover.generate.base import Completion
+from prover.generate.openai_compat import OpenAIGenerator
 from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
 from prover.pool import VerifierPool
@@ -180,3 +184,48 @@ def test_an_answer_cut_off_while_thinking_is_never_sent_to_the_verifier(pool: Ve
     assert not result.proved and result.attempts
     assert all(a.checked == "static" and a.reason == "incomplete" for a in result.attempts), result.to_json()
     assert "<think>" in (result.to_json()["attempts"][0].get("detail") or "")
+
+
+class _ChatServer(BaseHTTPRequestHandler):
+    """A chat-completions server whose model always answers the tactics that prove ``lin``; the
+    request bodies are kept."""
+
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append({"path": self.path, **body})
+        choices = [{"index": i, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "\n  lra.\nQed.\n```"}} for i in range(body["n"])]
+        data = json.dumps({"choices": choices, "usage": {"completion_tokens": 4 * body["n"]}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_a_chat_completions_server_gets_the_prompts_turns(pool: VerifierPool, tmp_path: Path) -> None:
+    # No tokenizer on this side: before the engine sent the prompt's turns, prompt_format "chat"
+    # stopped at the first render ("needs a tokenizer with a chat template").
+    _ChatServer.bodies = []
+    httpd = HTTPServer(("127.0.0.1", 0), _ChatServer)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    client = OpenAIGenerator(f"http://127.0.0.1:{httpd.server_address[1]}", "m", max_retries=0, timeout_s=10,
+                             api="chat")
+    try:
+        config = ModelEngineConfig(k=2, rounds=0, budget_s=60, prompt_format="chat")
+        result = prove_with_model(PROBLEM, client, pool, config, tmp_path)
+    finally:
+        client.close()
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.proved, result.to_json()
+    (body,) = _ChatServer.bodies
+    assert body["path"] == "/v1/chat/completions" and body["n"] == 2
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "assistant"] and body["continue_final_message"] is True
+    assert body["messages"][-1]["content"].startswith("```coq\n") and "Theorem lin" in body["messages"][1]["content"]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.generate.base import Completion, GenerationConfig, GenerationError, Generator, check_sampling
-from prover.generate.batching import Request, SamplingParams, generate_requests
+from prover.generate.batching import Request, SamplingParams, generate_requests, takes_messages
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
 from prover.generate.thinking import TRUNCATED_THINKING, split_thinking
@@ -159,6 +159,9 @@ class _Run:
         self.workdir, self.language, self.on_attempt = workdir, language, on_attempt
         self.templates: Templates = load_templates(config.templates)
         self.tokenizer = tokenizer_of(generator)
+        # A chat-completions server applies the model's template itself: it gets the prompt's turns
+        # (Request.chat) and the plain text only names the prompt in records and the cache.
+        self.messages = takes_messages(generator)
         self.result = ModelResult(problem.name)
         self.started = time.monotonic()
         self.ended: float | None = None
@@ -168,8 +171,10 @@ class _Run:
         self.failures: list[ModelAttempt] = []  # the last round's, which the next one revises
         self.over = False
         # Settings no prompt can be rendered with fail here, before anything is sampled.
-        probe = prover_prompt(self.templates, language, problem.statement)
-        probe.render(self.tokenizer, config.prompt_format)
+        self.render(prover_prompt(self.templates, language, problem.statement))
+
+    def render(self, prompt: Prompt) -> str:
+        return prompt.plain() if self.messages else prompt.render(self.tokenizer, self.config.prompt_format)
 
     def left(self) -> float:
         return self.config.budget_s - (time.monotonic() - self.started)
@@ -191,7 +196,7 @@ class _Run:
             n, kind = self.config.k, "prover"
         else:
             jobs, n, kind = self._revision_jobs(self.failures)
-        texts = [prompt.render(self.tokenizer, self.config.prompt_format) for prompt, _ in jobs]
+        texts = [self.render(prompt) for prompt, _ in jobs]
         stop = tuple(sorted({s for prompt, _ in jobs for s in prompt.stop}))
         seed = None if self.config.seed is None else self.config.seed + rnd
         return _Plan(self, jobs, texts, n, kind, seed, stop)
@@ -347,7 +352,8 @@ def _drive(runs: Sequence[_Run], generator: Generator) -> None:
             groups.setdefault(params, []).append(plan)
         taken: list[tuple[_Run, list[ModelAttempt]]] = []
         for params, group in groups.items():
-            requests = [Request(text, plan.n, plan.seed) for plan in group for text in plan.texts]
+            requests = [Request(text, plan.n, plan.seed, chat=prompt) for plan in group
+                        for (prompt, _), text in zip(plan.jobs, plan.texts, strict=True)]
             began = time.monotonic()
             try:
                 answers = generate_requests(generator, requests, params)
