@@ -15,6 +15,7 @@ import itertools
 import re
 
 from prover.itp.goals import Goal
+from prover.search.arithmetic import ARITHMETIC_PRIORITY, arithmetic_candidates
 from prover.search.shape import Shape, top_level
 from prover.search.tactics import Rule
 
@@ -24,6 +25,10 @@ _APPLIED = re.compile(r"(?<![\w'.])([A-Za-z_][\w']*) (\d+|\([^()]*\)|[A-Za-z_][\
 _WITNESSES = (0, 1, 2, 3, -1, 4, 5, 6, 7, 8, 9, 10, -2, 12)
 _MAX_VARS = 4
 _MAX_CONSTANTS = 3
+# Each rule's base priority (a candidate's position among its kind adds 0.05); one table that
+# tools reading stored candidates (bench/ranker_folds.py) share with the search.
+PRIORITY = {"hint_sq": 2.0, "hint_sq_all": 1.9, "witness": 3.0, "witness_var": 3.2, "instance": 2.3,
+            "rewrite_hyp": 1.8, "rewrite_hyp_back": 1.9, **ARITHMETIC_PRIORITY}
 
 
 def _numbers(text: str) -> list[int]:
@@ -59,11 +64,11 @@ def _square_hints(shape: Shape, goal: Goal) -> list[Rule]:
     rules: list[Rule] = []
     for i, term in enumerate(terms):
         rules.append(Rule("hint_sq", "close", f"pose proof ({square} ({term})); {closer}.",
-                          2.0 + 0.05 * i, timeout_s=6))
+                          PRIORITY["hint_sq"] + 0.05 * i, timeout_s=6))
     differences = [t for t in terms if " - " in t and "*" not in t][:6]
     if len(differences) > 1:
         poses = " ".join(f"pose proof ({square} ({t}));" for t in differences)
-        rules.append(Rule("hint_sq_all", "close", f"{poses} {closer}.", 1.9, timeout_s=8))
+        rules.append(Rule("hint_sq_all", "close", f"{poses} {closer}.", PRIORITY["hint_sq_all"], timeout_s=8))
     return rules
 
 
@@ -81,11 +86,12 @@ def _witnesses(shape: Shape, goal: Goal) -> list[Rule]:
         text = f"({value})" if value < 0 else str(value)
         if value in (0, 1):
             continue  # the table's exists_0 / exists_1
-        rules.append(Rule("witness", "pre", f"exists {text}.", 3.0 + 0.05 * i, timeout_s=2))
+        rules.append(Rule("witness", "pre", f"exists {text}.", PRIORITY["witness"] + 0.05 * i, timeout_s=2))
     # Witnesses built from the variables: `exists (n + 1)` for "some m > n".
     names = [v for kind in ("nat", "Z", "R") for v in shape.vars_by_type.get(kind, [])][:3]
     for i, term in enumerate(t for v in names for t in (v, f"({v} + 1)", f"(2 * {v})")):
-        rules.append(Rule("witness_var", "pre", f"exists {term}.", 3.2 + 0.05 * i, timeout_s=2))
+        rules.append(Rule("witness_var", "pre", f"exists {term}.", PRIORITY["witness_var"] + 0.05 * i,
+                          timeout_s=2))
     return rules
 
 
@@ -105,8 +111,8 @@ def _instances(shape: Shape, goal: Goal) -> list[Rule]:
     rules = []
     for h in shape.foralls[:3]:
         for i, argument in enumerate(arguments[:6]):
-            rules.append(Rule("instance", "pre", f"pose proof ({h} {argument}).", 2.3 + 0.05 * i,
-                              timeout_s=2))
+            rules.append(Rule("instance", "pre", f"pose proof ({h} {argument}).",
+                              PRIORITY["instance"] + 0.05 * i, timeout_s=2))
     return rules
 
 
@@ -117,14 +123,15 @@ def _rewrites(shape: Shape) -> list[Rule]:
     for hyp in shape.hyps:
         if hyp.type.startswith(("forall", "exists")) or not top_level(hyp.type, " = "):
             continue
-        rules.append(Rule("rewrite_hyp", "pre", f"rewrite {hyp.name} in *.", 1.8, timeout_s=2))
-        rules.append(Rule("rewrite_hyp_back", "pre", f"rewrite <- {hyp.name} in *.", 1.9,
+        rules.append(Rule("rewrite_hyp", "pre", f"rewrite {hyp.name} in *.", PRIORITY["rewrite_hyp"],
                           timeout_s=2))
+        rules.append(Rule("rewrite_hyp_back", "pre", f"rewrite <- {hyp.name} in *.",
+                          PRIORITY["rewrite_hyp_back"], timeout_s=2))
     return rules[:8]
 
 
 def argument_candidates(shape: Shape, goal: Goal) -> list[tuple[Rule, str]]:
     """(rule, tactic) pairs for ``goal``; each rule is made for this goal and its tactic is final."""
     rules = [*_square_hints(shape, goal), *_witnesses(shape, goal), *_instances(shape, goal),
-             *_rewrites(shape)]
+             *_rewrites(shape), *arithmetic_candidates(shape, goal)]
     return [(rule, rule.tactic) for rule in rules]

@@ -35,7 +35,7 @@ Certify = Callable[[str], Verdict]
 
 # Bumped whenever the candidates or the order change: an eval run's settings include it, so a run
 # resumed after such a change starts afresh instead of mixing two searches.
-SEARCH_VERSION = 3
+SEARCH_VERSION = 4
 _RETRY_PENALTY = 2.5
 
 
