@@ -39,9 +39,9 @@ def checked_proofs(generator: Generator) -> int | None:
     from prover.evaluate.benchmarks import load_problems
     from prover.itp.base import Limits
     from prover.itp.rocq.backend import RocqBackend
-    from prover.pool import VerifierPool
     from prover.search.model_engine import ModelEngineConfig, prove_with_model
     from prover.search.runner import Problem
+    from prover.verify.pool import VerifierPool
 
     problems = load_problems("minif2f-rocq", "valid", None, None, False)[:3]
     config = ModelEngineConfig(k=8, rounds=1, max_tokens=128, budget_s=120)

@@ -27,11 +27,11 @@ sys.path.insert(0, str(REPO))
 
 from prover.itp.base import Limits  # noqa: E402
 from prover.itp.rocq.backend import RocqBackend  # noqa: E402
-from prover.pool import VerifierPool  # noqa: E402
 from prover.search.runner import Problem  # noqa: E402
 from prover.train.learning import ModelPass, model_pass, portfolio_examples, tokenizer_corpus  # noqa: E402
 from prover.train.model_init import init_model  # noqa: E402
 from prover.train.sft import TrainConfig, train  # noqa: E402
+from prover.verify.pool import VerifierPool  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(REPO))
 
 from prover.itp.base import Limits  # noqa: E402
 from prover.itp.rocq.backend import RocqBackend  # noqa: E402
-from prover.pool import VerifierPool  # noqa: E402
 from prover.search.portfolio import SearchConfig  # noqa: E402
 from prover.search.result import SearchResult  # noqa: E402
 from prover.search.runner import Problem, prove_all  # noqa: E402
+from prover.verify.pool import VerifierPool  # noqa: E402
 
 DATA = REPO / "data" / "minif2f-rocq"
 CATEGORIES = ("mathd_algebra", "mathd_numbertheory", "amc12", "aime", "imo", "induction", "algebra",

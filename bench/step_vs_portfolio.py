@@ -34,7 +34,7 @@ from prover.evaluate.run import EvalConfig, run_eval  # noqa: E402
 from prover.evaluate.store import EvalStore  # noqa: E402
 from prover.itp.base import Limits  # noqa: E402
 from prover.itp.rocq.backend import RocqBackend  # noqa: E402
-from prover.pool import VerifierPool  # noqa: E402
+from prover.verify.pool import VerifierPool  # noqa: E402
 
 
 @dataclass

@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.batch import read_batch
 from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
 from prover.itp.sandbox import tree_rss_bytes
-from prover.pool import VerifierPool
-from prover.stats import percentile
+from prover.verify.batch import read_batch
+from prover.verify.pool import VerifierPool
+from prover.verify.stats import percentile
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "minif2f-rocq"
 _TAIL = re.compile(r"Proof\.\s*(?:Admitted\.)?\s*$")

@@ -17,7 +17,7 @@ from prover.generate.lang import declared_name, masked
 from prover.generate.lang import language as _language
 from prover.itp.base import CheckRequest
 from prover.itp.rocq.text import Sentence, split_sentences, theorem_of
-from prover.pool import CheckPool
+from prover.verify.pool import CheckPool
 
 _ROCQ_END = re.compile(r"^(?:Qed|Defined|Admitted|Abort|Save)\b")
 _ROCQ_NOISE = re.compile(r"^(?:[-+*]+|[{}]|(?:\d+|all|\[[\w']+\])\s*:\s*\{?)\s*")

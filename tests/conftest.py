@@ -68,7 +68,7 @@ def rocq_backend():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def rocq_pool(rocq_backend) -> Iterator[object]:  # type: ignore[no-untyped-def]
     from prover.itp.base import Limits
-    from prover.pool import VerifierPool
+    from prover.verify.pool import VerifierPool
 
     with VerifierPool(rocq_backend, workers=2, limits=Limits(timeout_s=20)) as pool:
         yield pool

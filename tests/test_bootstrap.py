@@ -21,8 +21,8 @@ from prover.bootstrap import (
 )
 from prover.generate.lang import masked
 from prover.itp.base import CheckRequest, Limits
-from prover.pool import VerifierPool
 from prover.train.export import bootstrapped_record, conjecturer_record, curriculum, export, prover_record
+from prover.verify.pool import VerifierPool
 
 from .conftest import DATA, needs
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from prover.batch import parse_line, read_batch
-from prover.cache import VerdictCache, request_key
 from prover.config import load_settings
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
+from prover.verify.batch import parse_line, read_batch
+from prover.verify.cache import VerdictCache, request_key
 
 
 def test_cache_key_separates_backend_statement_and_proof() -> None:
@@ -44,7 +44,7 @@ def test_cache_key_covers_every_setting_that_changes_a_verdict() -> None:
 
 
 def test_a_session_that_failed_to_start_is_not_cached() -> None:
-    from prover.pool import VerifierPool
+    from prover.verify.pool import VerifierPool
     from tests.test_pool import FakeBackend
 
     cache = VerdictCache()

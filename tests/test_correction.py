@@ -11,9 +11,9 @@ import pytest
 from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
 from prover.itp.rocq.text import split_sentences
-from prover.pool import VerifierPool
 from prover.search.correction import branch_end
 from prover.search.runner import Problem, repair
+from prover.verify.pool import VerifierPool
 
 REAL = "Require Import Reals.\nOpen Scope R_scope.\n\nTheorem t (x y : R) (h0 : x + y = 10) (h1 : x - y = 2) : x = 6 /\\ y = 4.\nProof.\nAdmitted.\n"
 NAT = "Require Import Arith.\n\nTheorem sq (x y : nat) (h : x <= y) : x * x <= y * y.\nProof.\nAdmitted.\n"

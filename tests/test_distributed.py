@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from prover.cache import VerdictCache
 from prover.config import Settings
 from prover.distributed import RayGenerator, RayVerifierPool, connect, make_pool, wrap_generator
 from prover.distributed.verifier import ACTOR_OVERHEAD_BYTES, actor_memory_bytes
@@ -30,7 +29,8 @@ from prover.generate.base import Completion, GenerationConfig, Generator
 from prover.generate.cache import CachedGenerator
 from prover.generate.hf import TransformersGenerator
 from prover.itp.base import GIB, CheckRequest, Limits, Reason
-from prover.pool import VerifierPool
+from prover.verify.cache import VerdictCache
+from prover.verify.pool import VerifierPool
 from tests.conftest import HAVE_ROCQ, needs
 from tests.generate_support import tiny_generator, tiny_model
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.evaluate.command import build_parser, main
+from prover.cli.evaluate import build_parser, main
 from tests.conftest import REPO, needs_minif2f
 
 EVAL = [sys.executable, "-m", "prover.evaluate"]

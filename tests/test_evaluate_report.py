@@ -14,7 +14,7 @@ from prover.evaluate.engines import SampleOutcome
 from prover.evaluate.report import Environment, build_report, compare, comparison_markdown, to_markdown
 from prover.evaluate.run import EvalConfig, config_hash, run_eval, select
 from prover.evaluate.store import EvalStore
-from prover.pool import VerifierPool
+from prover.verify.pool import VerifierPool
 
 BENCH = REGISTRY["minif2f-rocq"]
 ENV = Environment("rocq", "Coq (scripted)", '{"backend": "rocq"}')

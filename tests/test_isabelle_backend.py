@@ -29,7 +29,7 @@ from prover.itp.isabelle.file import Built
 from prover.itp.isabelle.hammer import sledgehammer
 from prover.itp.isabelle.server import started_processes
 from prover.itp.isabelle.theory import prepare
-from prover.pool import VerifierPool
+from prover.verify.pool import VerifierPool
 from tests.conftest import ISABELLE_FIXTURES as FIXTURES
 from tests.conftest import needs
 from tests.standins.isabelle_server_standin import process_gone, write_fake_isabelle

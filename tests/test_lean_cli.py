@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from prover import cli, prove_cli
+from prover import cli
+from prover.cli import prove as prove_command
 from prover.itp.lean.backend import LeanBackend, LeanConfig
 from prover.search.lean_tactics import LEAN_TABLE
 from tests.conftest import LEAN_REPL_FIXTURES as FIXTURES
@@ -37,7 +38,7 @@ def use_standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, base: str) -> t
         assert name == "lean"
         return backend
 
-    monkeypatch.setattr(prove_cli, "backend_from", backend_from)
+    monkeypatch.setattr(prove_command, "backend_from", backend_from)
     first, second = (request["cmd"] for request, _ in recorded(base)[:2])
     statement = tmp_path / "statement.lean"
     statement.write_text(f"{first}\n\n{second}\n")
@@ -94,7 +95,7 @@ def test_repl_lean_file_steps_undoes_and_tries_in_the_lean_goal_session(
 
 
 def test_a_lean_tactic_line_needs_no_period_and_try_is_also_a_tactic() -> None:
-    from prover.repl import LEAN_SHELL, Shell
+    from prover.cli.repl import LEAN_SHELL, Shell
 
     shell = Shell(lambda text: None, lambda request: None, syntax=LEAN_SHELL)  # type: ignore[arg-type, return-value]
     assert shell.handle("simp") == shell.handle("try simp") == shell.handle("exact h.left")

@@ -14,8 +14,8 @@ from typing import Any, cast
 
 import pytest
 
+from prover.cli import evaluate as eval_command
 from prover.config import Settings, load_settings
-from prover.evaluate import command as eval_command
 from prover.evaluate.benchmarks import DATA, REGISTRY, BenchProblem, get_benchmark, load_problems
 from prover.evaluate.engines import SampleOutcome
 from prover.evaluate.known_failures import does_not_elaborate, list_path, listed
@@ -26,7 +26,7 @@ from prover.generate.base import Completion
 from prover.itp import get_backend
 from prover.itp.lean.backend import LeanBackend
 from prover.itp.lean.pins import PINS, elaboration_problem, get_pin, pin_of
-from prover.pool import VerifierPool
+from prover.verify.pool import VerifierPool
 
 # The 13 rows of DeepSeek's ProofNet port that write `∑ x in s` (issue 16).
 SUM_IN = {
@@ -160,7 +160,7 @@ def test_eval_of_a_4_9_port_uses_the_4_9_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("PROVER_LEAN_PROJECT_V4_9", str(tmp_path / "no-v4.9"))
-    monkeypatch.setattr("prover.cli_common.generator_from", lambda gen: Answering())
+    monkeypatch.setattr("prover.cli.common.generator_from", lambda gen: Answering())
     code, err = _eval(["--benchmark", "proofnet-lean4", "--only", "Rudin/exercise_3_6a",
                        "--db", str(tmp_path / "e.sqlite")], capsys)
     assert code == 2 and f"Lean project not found at {tmp_path / 'no-v4.9'}" in err

@@ -23,10 +23,10 @@ from prover.generate.base import Completion
 from prover.generate.openai_compat import OpenAIGenerator
 from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
-from prover.pool import VerifierPool
 from prover.search.model_engine import ModelEngineConfig, prove_with_model
 from prover.search.runner import Problem
 from prover.train.model_init import init_model, project_corpus
+from prover.verify.pool import VerifierPool
 
 pytestmark = pytest.mark.rocq
 

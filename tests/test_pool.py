@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.cache import VerdictCache
 from prover.itp.base import Availability, CheckRequest, Limits, Message, Reason, StaticVerdict, Verdict
-from prover.pool import VerifierPool
+from prover.verify.cache import VerdictCache
+from prover.verify.pool import VerifierPool
 
 
 @dataclass

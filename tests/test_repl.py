@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from prover.cli.repl import Shell
 from prover.itp.base import CheckRequest, Limits, Verdict
 from prover.itp.goals import GoalSession, ProofState
 from prover.itp.rocq.backend import RocqBackend
-from prover.pool import VerifierPool
-from prover.repl import Shell
 from prover.search.portfolio import SearchConfig, search
 from prover.search.result import SearchResult
 from prover.search.runner import open_session
+from prover.verify.pool import VerifierPool
 
 from .conftest import needs
 

@@ -10,7 +10,7 @@ import pytest
 from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend
 from prover.itp.rocq.plugin import plugin_built
-from prover.pool import VerifierPool
+from prover.verify.pool import VerifierPool
 from tests.conftest import needs
 
 pytestmark = pytest.mark.rocq

@@ -10,7 +10,7 @@ import pytest
 from prover.itp.base import CheckRequest, Limits
 from prover.itp.rocq.backend import RocqBackend, RocqSession
 from prover.itp.rocq.preload import PRELOAD_KEY
-from prover.pool import VerifierPool
+from prover.verify.pool import VerifierPool
 
 pytestmark = pytest.mark.rocq
 

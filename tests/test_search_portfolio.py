@@ -11,10 +11,10 @@ from prover.itp.base import CheckRequest, Limits
 from prover.itp.goals import Outcome
 from prover.itp.rocq.backend import RocqBackend
 from prover.itp.rocq.goals import RocqGoalSession, refusal
-from prover.pool import VerifierPool
 from prover.search.portfolio import SearchConfig, search
 from prover.search.runner import Problem, prove, prove_all
 from prover.search.tactics import EXTRA_IMPORTS
+from prover.verify.pool import VerifierPool
 
 pytestmark = pytest.mark.rocq
 

@@ -94,8 +94,8 @@ def test_no_lemma_takes_more_than_its_share_of_the_batch() -> None:
 
 
 def test_the_tokenizer_learns_no_held_out_text() -> None:
+    from prover.cli.selfplay import read_seeds, tokenizer_corpus
     from prover.config import Settings
-    from prover.selfplay.command import read_seeds, tokenizer_corpus
 
     seeds = read_seeds(SEEDS)
     corpus = "\n".join(tokenizer_corpus(Settings(), seeds))
@@ -202,7 +202,7 @@ def test_a_run_killed_mid_round_resumes_without_losing_or_duplicating(tmp_path: 
 
     from prover.itp.base import CheckRequest, Limits
     from prover.itp.rocq.backend import RocqBackend
-    from prover.pool import VerifierPool
+    from prover.verify.pool import VerifierPool
 
     _small_seed_set(tmp_path / "seeds.jsonl")
     (tmp_path / "prover.toml").write_text(CONFIG)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from prover.itp.rocq.text import parse_statement
-from prover.pool import VerifierPool
 from prover.selfplay.filter import (
     Candidate,
     FilterResult,
@@ -16,6 +15,7 @@ from prover.selfplay.filter import (
     normalise,
     summary,
 )
+from prover.verify.pool import VerifierPool
 from tests.conftest import DATA, needs
 
 DEMO = DATA / "rocq-demo" / "statements"

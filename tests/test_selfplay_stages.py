@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
+from prover.cli.selfplay import read_seeds
 from prover.config import Settings
 from prover.generate.base import Completion
 from prover.itp.base import CheckRequest, Reason, Verdict
 from prover.itp.rocq.backend import RocqBackend
-from prover.pool import VerifierPool
 from prover.selfplay import loop
-from prover.selfplay.command import read_seeds
 from prover.selfplay.proving import ProveJob, prove_problems, rate_of
 from prover.selfplay.select import dropped
 from prover.selfplay.training import Chosen, Record, build_records, own_comments, within_budget
@@ -29,6 +28,7 @@ from prover.store.rows import from_json, to_json
 from prover.train.examples import completion_tokens, example_of
 from prover.train.export import prover_record
 from prover.train.model_init import init_model
+from prover.verify.pool import VerifierPool
 from tests.test_model_engine import ScriptedGenerator
 from tests.test_selfplay import SEEDS
 

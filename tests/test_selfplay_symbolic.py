@@ -9,10 +9,10 @@ import random
 import pytest
 
 from prover.itp.rocq.text import parse_statement
-from prover.pool import VerifierPool
 from prover.search.runner import theorem_name
 from prover.selfplay.filter import Candidate, declares_refusal, filter_conjectures, normalise
 from prover.selfplay.symbolic import KINDS, Mutation, mutate
+from prover.verify.pool import VerifierPool
 from tests.conftest import DATA, needs
 
 DEMO = DATA / "rocq-demo" / "statements"

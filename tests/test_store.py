@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from prover.cli.store import main as store_main
 from prover.itp.base import CheckRequest, Reason, Verdict
 from prover.store import AttemptRow, ConjectureRow, CorrectionRow, ProblemRow, Store, format_stats
-from prover.store.command import main as store_main
 from prover.store.schema import TABLE_NAMES
 
 STATEMENT = "Theorem add_0 : forall n : nat, n + 0 = n.\nAdmitted.\n"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from prover.cli.train import main
 from prover.generate.base import cut_at_stop
 from prover.generate.extract import extract_conjecture, extract_proof
 from prover.generate.prompts import load_templates, prover_prompt
 from prover.itp.base import CheckRequest, Limits
-from prover.train.command import main
 from prover.train.examples import Example, conjecturer_example, load_examples, prover_example
 from prover.train.model_init import init_model
 from prover.train.sft import TrainConfig, newest_checkpoint, train
@@ -126,8 +126,8 @@ def test_load_examples_reads_all_record_kinds_and_names_the_bad_line(tmp_path: P
 @needs_seeds
 def test_portfolio_proofs_become_examples_whose_completion_verifies(tmp_path: Path) -> None:
     from prover.itp.rocq.backend import RocqBackend
-    from prover.pool import VerifierPool
     from prover.train.learning import load_problems, portfolio_examples
+    from prover.verify.pool import VerifierPool
 
     problems = [p for p in load_problems(SEEDS, "train") if p.name in ("seed_001", "seed_037")]
     with VerifierPool(RocqBackend(), workers=2, limits=Limits(timeout_s=30)) as pool:
@@ -270,7 +270,7 @@ def test_model_init_writes_a_loadable_model(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_the_default_corpus_is_the_repositorys_else_the_shipped_texts(tmp_path: Path) -> None:
-    from prover.train.command import SHIPPED_PROOFS, default_corpus
+    from prover.cli.train import SHIPPED_PROOFS, default_corpus
 
     texts, what = default_corpus()
     assert texts and "project corpus" in what and str(REPO) in what

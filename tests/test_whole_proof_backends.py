@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from prover import cli
-from prover.cli_common import RequireVerifier
-from prover.evaluate import command as eval_command
+from prover.cli import evaluate as eval_command
+from prover.cli.common import RequireVerifier
 from prover.generate.base import Completion
 from prover.itp.base import BackendUnavailable, CheckRequest, Limits, Message, Reason, Verdict
-from prover.pool import PoolStats
+from prover.verify.pool import PoolStats
 
 LEAN_STATEMENT = "import Mathlib\n\ntheorem two_add (a : ℕ) : a + 2 = 2 + a := by sorry\n"
 
@@ -63,8 +63,8 @@ def no_provers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def use_generator(monkeypatch: pytest.MonkeyPatch, answer: str) -> RecordingGenerator:
     generator = RecordingGenerator(answer)
-    monkeypatch.setattr("prover.cli_common.generator_from", lambda gen: generator)
-    monkeypatch.setattr("prover.prove_cli.generator_from", lambda gen: generator)
+    monkeypatch.setattr("prover.cli.common.generator_from", lambda gen: generator)
+    monkeypatch.setattr("prover.cli.prove.generator_from", lambda gen: generator)
     return generator
 
 
@@ -202,7 +202,7 @@ def test_eval_max_tokens_is_part_of_a_model_run(tmp_path: Path) -> None:
 def test_selfplay_max_tokens_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     seen: list[Any] = []
-    monkeypatch.setattr("prover.selfplay.command.run_selfplay",
+    monkeypatch.setattr("prover.cli.selfplay.run_selfplay",
                         lambda settings, *rest: seen.append(settings) or [{"round": 1}])
     assert cli.main(["selfplay", "--max-tokens", "33", "--workdir", str(tmp_path)]) == 0
     assert seen[0].selfplay.max_tokens == 33

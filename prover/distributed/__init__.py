@@ -20,11 +20,11 @@ from prover.distributed.generator import RayGenerator
 from prover.distributed.runtime import package_runtime_env
 from prover.distributed.verifier import RayVerifierPool
 from prover.generate.base import GenerationConfig, Generator
-from prover.pool import CheckPool, VerifierPool
+from prover.verify.pool import CheckPool, VerifierPool
 
 if TYPE_CHECKING:
-    from prover.cache import VerdictCache
     from prover.config import Settings
+    from prover.verify.cache import VerdictCache
 
 __all__ = ["CheckPool", "RayGenerator", "RayVerifierPool", "connect", "import_ray", "make_pool",
            "wrap_generator"]

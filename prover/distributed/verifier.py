@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from prover.cache import VerdictCache, request_key
 from prover.distributed.runtime import stdout_to_stderr
 from prover.itp.base import GIB, TRANSIENT, CheckRequest, Limits, Message, Reason, Verdict
-from prover.pool import PoolStats, VerifierPool, ordered_map
+from prover.verify.cache import VerdictCache, request_key
+from prover.verify.pool import PoolStats, VerifierPool, ordered_map
 
 if TYPE_CHECKING:
     from prover.config import Settings

@@ -2,6 +2,6 @@
 
 import sys
 
-from prover.evaluate.command import main
+from prover.cli.evaluate import main
 
 sys.exit(main())

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from prover.evaluate.benchmarks import BenchProblem
     from prover.generate.base import Generator
     from prover.generate.batching import GenerationStats
-    from prover.pool import CheckPool
     from prover.search.model_engine import ModelEngineConfig, ModelResult
     from prover.search.policy import Policy
+    from prover.verify.pool import CheckPool
 
 ENGINES = ("portfolio", "step", "model", "hybrid")
 MODEL_ENGINES = ("model", "hybrid")  # the engines that sample from a generator

@@ -28,8 +28,8 @@ from prover.evaluate.benchmarks import Benchmark, BenchProblem
 from prover.evaluate.engines import ENGINES, MODEL_ENGINES, Engine, SampleOutcome, make_engine
 from prover.evaluate.store import EvalStore, SampleRecord
 from prover.itp.base import BackendUnavailable
-from prover.pool import CheckPool
 from prover.search.runner import WorkerDirs
+from prover.verify.pool import CheckPool
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A ``Backend`` knows a language's rules (how to split a file into header and body, which commands are
 forbidden); a ``Session`` is one live proof-assistant process with a header loaded. The verifier pool
-(``prover.pool``) only ever talks to these two protocols, so adding a proof assistant means adding one
+(``prover.verify.pool``) only ever talks to these two protocols, so adding a proof assistant means adding one
 module under ``prover/itp/``.
 """
 

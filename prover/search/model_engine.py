@@ -37,8 +37,8 @@ from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
 from prover.generate.thinking import TRUNCATED_THINKING, split_thinking
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
-from prover.pool import CheckPool
 from prover.search.runner import Problem, repair
+from prover.verify.pool import CheckPool
 
 KINDS = ("prover", "corrector", "tool_correction")
 _Job = tuple[Prompt, int | None]  # a prompt and the attempt it revises

@@ -22,11 +22,11 @@ from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, V
 from prover.itp.goals import GoalSession
 from prover.itp.rocq.goals import RocqGoalSession
 from prover.itp.rocq.text import parse_statement
-from prover.pool import CheckPool
 from prover.search.correction import Correction, correct
 from prover.search.portfolio import SearchConfig, search
 from prover.search.result import Attempt, SearchResult
 from prover.search.tactics import EXTRA_IMPORTS, HAMMER_IMPORTS
+from prover.verify.pool import CheckPool
 
 
 class WorkerDirs:

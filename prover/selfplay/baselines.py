@@ -18,9 +18,9 @@ from pathlib import Path
 
 from prover.evaluate.benchmarks import BenchProblem
 from prover.itp.base import CheckRequest
-from prover.pool import CheckPool
 from prover.search.runner import WorkerDirs, open_session
 from prover.selfplay.filter import TRIVIAL_TACTICS
+from prover.verify.pool import CheckPool
 
 TRIVIAL_SCRIPTS: tuple[tuple[str, ...], ...] = (
     *((f"{t}.",) for t in TRIVIAL_TACTICS),

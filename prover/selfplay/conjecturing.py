@@ -21,11 +21,11 @@ from prover.generate.base import Generator
 from prover.generate.prompts import conjecturer_prompt, load_templates
 from prover.generate.thinking import split_thinking
 from prover.itp.rocq.statement import RocqStatement, read
-from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig, tokenizer_of
 from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise, summary
 from prover.selfplay.symbolic import mutate
 from prover.store import AttemptRow, ConjectureRow, ProblemRow, Store
+from prover.verify.pool import CheckPool
 
 _NAME = r"[A-Za-z_][\w']*(?:\.[A-Za-z_][\w']*)*"
 _USES = re.compile(rf"\b(?:rewrite|apply|exact|specialize|pose proof|erewrite|eapply)\s+(?:<-\s*)?({_NAME})")

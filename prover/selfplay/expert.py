@@ -26,12 +26,12 @@ from prover.evaluate.benchmarks import REGISTRY, Benchmark, BenchProblem, load_p
 from prover.evaluate.engines import make_engine
 from prover.evaluate.run import EvalConfig, run_eval
 from prover.evaluate.store import EvalStore
-from prover.pool import CheckPool
 from prover.search.ranker import RANKER_FILE, RANKER_SETTINGS, RankerConfig, train_ranker
 from prover.selfplay.baselines import Baselines, measure_baselines, theorem_body
 from prover.train.learning import load_problems as load_seed_file
 from prover.train.sft import TrainConfig, train
 from prover.train.steps import StepRecord, init_step_model, rank_examples, records_from_detail, step_examples
+from prover.verify.pool import CheckPool
 
 SEEDS_BENCH = Benchmark("rocq-seeds", "rocq", "data/rocq-seeds", "rocq-seeds/problems.jsonl", "jsonl",
                         None, {}, None, "the project's own seed problems")
@@ -72,7 +72,7 @@ class Expert:
     def _seed_problems(self) -> list[BenchProblem]:
         if not self.config.seeds_file:
             return []
-        from prover.selfplay.command import seeds_path  # relative: the working folder, else the checkout
+        from prover.selfplay.loop import seeds_path  # relative: the working folder, else the checkout
 
         found = load_seed_file(seeds_path(str(self.root / self.config.seeds_file)), split="train")
         return [rocq_problem(p.name, "train", p.statement) for p in found]
@@ -246,7 +246,7 @@ def run_expert(settings: Settings, progress: Any = sys.stderr) -> list[RoundRow]
     """Expert iteration with ``settings.expert`` on a Rocq verifier pool; each round's row is
     printed to ``progress`` as it completes. Raises ``ValueError`` (one line) for bad settings."""
     from prover.itp import get_backend
-    from prover.pool import VerifierPool
+    from prover.verify.pool import VerifierPool
 
     config = settings.expert
     config.validate()

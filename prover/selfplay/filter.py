@@ -22,8 +22,8 @@ from prover.itp.base import BackendUnavailable, CheckRequest, Reason, Verdict
 from prover.itp.rocq.statement import TOKEN, RocqStatement, read
 from prover.itp.rocq.static import static_check
 from prover.itp.rocq.text import THEOREM_KEYWORDS
-from prover.pool import CheckPool
 from prover.search.tactics import EXTRA_IMPORTS
+from prover.verify.pool import CheckPool
 
 REASONS = ("declares", "duplicate", "bad_statement", "trivial", "inconsistent")
 

@@ -21,13 +21,13 @@ from typing import Any
 
 from prover.config import SelfPlaySettings, Settings
 from prover.generate.base import Generator, SerialisedGenerator
-from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig
 from prover.search.runner import Problem
 from prover.selfplay import conjecturing, training
 from prover.selfplay.proving import ProveJob, Rate, prove_problems
 from prover.selfplay.select import Scored, select
 from prover.store import ProblemRow, Store
+from prover.verify.pool import CheckPool
 
 STAGES = ("baseline", "targets", "conjecture", "conjectures", "select", "train", "evaluate")
 
@@ -328,3 +328,11 @@ def _metrics(ctx: Context, number: int, payloads: dict[str, dict[str, Any]]) -> 
         "verifier": "local" if ctx.ray is None else "ray", "verifier_checks": ctx.pool.stats.checks,
     }
 
+
+def seeds_path(name: str) -> Path:
+    """The seed file: as given, else (a relative default) inside the checkout this package runs from."""
+    path = Path(name)
+    if path.exists() or path.is_absolute():
+        return path
+    beside = Path(__file__).resolve().parents[2] / path
+    return beside if beside.exists() else path

@@ -27,10 +27,10 @@ from typing import Any
 
 from prover.generate.base import Generator
 from prover.itp.base import CheckRequest, Verdict
-from prover.pool import CheckPool
 from prover.search.model_engine import ModelEngineConfig, ModelResult, prove_with_model
 from prover.search.runner import Problem
 from prover.store import AttemptRow, CorrectionRow, ProblemRow, Store
+from prover.verify.pool import CheckPool
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from typing import Any
 
 from prover.bootstrap import BootstrapItem, bootstrap
 from prover.generate.lang import masked
-from prover.pool import CheckPool
 from prover.selfplay.select import weight
 from prover.store import ProblemRow, ProofRow, Store
 from prover.train.examples import Example, completion_tokens, example_of, proof_body
 from prover.train.export import bootstrapped_record, conjecturer_record, prover_record
+from prover.verify.pool import CheckPool
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from prover.generate.base import cut_at_stop
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import load_templates, prover_prompt
 from prover.itp.base import CheckRequest
-from prover.pool import CheckPool
 from prover.search.runner import Problem
 from prover.train.examples import Example, prover_example
+from prover.verify.pool import CheckPool
 
 
 def load_problems(path: Path, split: str | None = None) -> list[Problem]:

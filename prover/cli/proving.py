@@ -18,13 +18,13 @@ from typing import IO, TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from prover.itp.base import Backend
-from prover.pool import CheckPool
 from prover.search.correction import Correction
 from prover.search.language import search_language
 from prover.search.policy import Policy
 from prover.search.portfolio import SearchConfig
 from prover.search.result import Attempt, SearchResult
 from prover.search.runner import Problem, prove, repair
+from prover.verify.pool import CheckPool
 
 if TYPE_CHECKING:
     from prover.generate.base import Generator

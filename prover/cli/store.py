@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prover.cli_common import UsageError, run_command
+from prover.cli.common import UsageError, run_command
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

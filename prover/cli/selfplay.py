@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prover.cli_common import UsageError
+from prover.cli.common import UsageError
 from prover.store import ProblemRow, Store
 
 
@@ -112,15 +112,6 @@ def _expert(settings: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def seeds_path(name: str) -> Path:
-    """The seed file: as given, else (a relative default) inside the checkout this package runs from."""
-    path = Path(name)
-    if path.exists() or path.is_absolute():
-        return path
-    beside = Path(__file__).resolve().parents[2] / path
-    return beside if beside.exists() else path
-
-
 def read_seeds(path: Path, language: str = "rocq") -> list[ProblemRow]:
     """The seed problems of a JSONL file. Raises ``ValueError`` (one line) for a bad file."""
     from prover.generate.lang import split_statement
@@ -180,7 +171,7 @@ def tokenizer_corpus(settings: Any, seeds: list[ProblemRow]) -> list[str]:
 def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = True) -> list[dict[str, Any]]:
     """Run the rounds the settings ask for; returns every round's metrics."""
     from prover.itp import get_backend
-    from prover.selfplay.loop import Context, run_round, run_settings, settings_changes
+    from prover.selfplay.loop import Context, run_round, run_settings, seeds_path, settings_changes
     from prover.selfplay.report import plot, table
 
     sp = settings.selfplay
@@ -223,7 +214,7 @@ def run_selfplay(settings: Any, resume: bool, ray: str | None, progress: bool = 
 
 
 def _pool(settings: Any, backend: Any, ray: str | None) -> Any:
-    from prover.pool import VerifierPool
+    from prover.verify.pool import VerifierPool
 
     if ray is None:
         return VerifierPool(backend, settings.pool.workers, settings.pool.limits())

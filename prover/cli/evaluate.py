@@ -129,6 +129,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise EvalUsageError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
+def cmd_eval_usage(args: argparse.Namespace) -> int:
+    """``cmd_eval`` under the command line's contract: its one-line errors (``EvalUsageError`` and
+    any other ``ValueError``) become the ``UsageError`` that ``run_command`` turns into exit 2."""
+    from prover.cli.common import UsageError
+
+    try:
+        return cmd_eval(args)
+    except ValueError as exc:  # one-line input/environment errors
+        raise UsageError(str(exc)) from exc
+
+
 def _compare(args: argparse.Namespace) -> int:
     from prover.evaluate.report import compare, comparison_markdown
 
@@ -165,8 +176,7 @@ def _config(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from prover.cache import VerdictCache
-    from prover.cli_common import RequireVerifier, verifier_missing
+    from prover.cli.common import RequireVerifier, verifier_missing
     from prover.config import load_settings
     from prover.evaluate.benchmarks import get_benchmark, load_problems
     from prover.evaluate.engines import make_engine
@@ -177,7 +187,8 @@ def _run(args: argparse.Namespace) -> int:
     from prover.evaluate.store import EvalStore
     from prover.itp import get_backend
     from prover.itp.base import BackendUnavailable
-    from prover.pool import VerifierPool
+    from prover.verify.cache import VerdictCache
+    from prover.verify.pool import VerifierPool
 
     settings = load_settings(getattr(args, "config", None))
     workers = args.workers if args.workers is not None else settings.pool.workers
@@ -248,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _generator(config: Any, settings: Any) -> Any:
     """The generator a model-driven engine samples from (None for the portfolio)."""
-    from prover.cli_common import generator_from
+    from prover.cli.common import generator_from
     from prover.evaluate.engines import MODEL_ENGINES
 
     if config.engine not in MODEL_ENGINES:
@@ -293,8 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``prover eval …`` on its own; the same exit codes as the command line."""
-    from prover.cli import cmd_eval as cmd_eval_usage  # EvalUsageError as the command line's UsageError
-    from prover.cli_common import run_command
+    from prover.cli.common import run_command
 
     args = build_parser().parse_args(["eval", *(sys.argv[1:] if argv is None else argv)])
     args.func = cmd_eval_usage

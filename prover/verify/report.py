@@ -1,6 +1,6 @@
 """Summaries a person would rather see than read: a table of a batch of verdicts.
 
-python -m prover.report runs/verdicts.jsonl      (or: prover report runs/verdicts.jsonl)
+python -m prover.verify.report runs/verdicts.jsonl      (or: prover report runs/verdicts.jsonl)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from prover.stats import percentile
+from prover.verify.stats import percentile
 
 
 def summarize(rows: list[dict[str, Any]]) -> str:
@@ -56,9 +56,8 @@ def load(path: Path, expectations: Path | None = None) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print(
-            "usage: python -m prover.report VERDICTS.jsonl [BATCH.jsonl with expect fields]", file=sys.stderr
-        )
+        print("usage: python -m prover.verify.report VERDICTS.jsonl [BATCH.jsonl with expect fields]",
+              file=sys.stderr)
         return 2
     try:
         rows = load(Path(args[0]), Path(args[1]) if len(args) > 1 else None)

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from prover.cli_common import UsageError, run_command
+from prover.cli.common import UsageError, run_command
 
 # Used when neither --corpus nor a repository checkout is at hand (an installed package): a few
 # proofs in the style the project proves, so the tokenizer still learns Rocq's common words.

@@ -22,7 +22,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from prover.cache import VerdictCache, request_key
 from prover.itp.base import (
     Backend,
     BackendUnavailable,
@@ -33,7 +32,8 @@ from prover.itp.base import (
     Session,
     Verdict,
 )
-from prover.stats import percentile
+from prover.verify.cache import VerdictCache, request_key
+from prover.verify.stats import percentile
 
 # How far down the queue a worker looks for a job matching its session's header (the whole queue:
 # scanning even a thousand jobs costs microseconds, a needless header switch costs 50-800 ms).

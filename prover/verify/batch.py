@@ -20,7 +20,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from prover.itp.base import CheckRequest, Message, Reason, Verdict
-from prover.pool import VerifierPool
+from prover.verify.pool import VerifierPool
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The ``prove`` and ``repl`` commands: proof search from the command line (see ``prove.py`` for the
+"""The ``prove`` and ``repl`` commands: proof search from the command line (see ``proving.py`` for the
 search's output and ``repl.py`` for the shell)."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prover.batch import read_text, resolve
-from prover.cli_common import (
+from prover.cli.common import (
     RequireVerifier,
     UsageError,
     backend_from,
@@ -24,8 +23,9 @@ from prover.config import Settings
 from prover.generate.base import GenerationConfig
 from prover.itp import BACKEND_NAMES
 from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Verdict
-from prover.pool import VerifierPool
 from prover.search.runner import Problem
+from prover.verify.batch import read_text, resolve
+from prover.verify.pool import VerifierPool
 
 
 def _statement_problem(path: Path, language: str = "rocq") -> Problem:
@@ -44,7 +44,7 @@ def _statement_problem(path: Path, language: str = "rocq") -> Problem:
 
 
 def _search_backend(args: argparse.Namespace, settings: Settings, path: Path | None) -> Backend:
-    from prover.prove import EXTENSIONS
+    from prover.cli.proving import EXTENSIONS
     from prover.search.language import LANGUAGES
 
     name = args.backend or (EXTENSIONS.get(path.suffix) if path is not None else "rocq")
@@ -75,7 +75,7 @@ def _unavailable(backend: Backend, exc: BackendUnavailable) -> UsageError:
 
 def cmd_prove(args: argparse.Namespace) -> int:
     """Search for a proof; print it (exit 0) or the best partial attempt (exit 1)."""
-    from prover.prove import print_outcome, prove_batch, prove_one
+    from prover.cli.proving import print_outcome, prove_batch, prove_one
 
     settings = settings_from(args)
     if (args.statement is None) == (args.batch is None):
@@ -154,7 +154,7 @@ def _generation(args: argparse.Namespace, settings: Settings) -> GenerationConfi
 
 def _prove_with_model(args: argparse.Namespace, settings: Settings, backend: Backend) -> int:
     """``--engine model`` / ``hybrid`` on one statement."""
-    from prover.prove import print_model_result, prove_model
+    from prover.cli.proving import print_model_result, prove_model
     from prover.search.model_engine import ModelEngineConfig
 
     if args.batch is not None or args.start_from is not None:
@@ -212,7 +212,7 @@ def cmd_repl(args: argparse.Namespace) -> int:
     """An interactive proof shell."""
     import tempfile
 
-    from prover.repl import SHELL_SYNTAX, Shell, run
+    from prover.cli.repl import SHELL_SYNTAX, Shell, run
     from prover.search.language import search_language
     from prover.search.portfolio import SearchConfig, search
     from prover.search.runner import open_session

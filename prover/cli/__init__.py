@@ -1,5 +1,9 @@
 """The prover command line. Exit codes: 0 success/verified, 1 a definite no, 2 usage/input/environment."""
 
+# The package holds every command: this module (check, doctor, setup, report, the parser and main),
+# common.py (what they all share), prove.py (prove, repl) over proving.py and repl.py, and one module
+# for each package's command (evaluate.py, selfplay.py, train.py, store.py).
+
 from __future__ import annotations
 
 import argparse
@@ -10,13 +14,13 @@ import time
 from pathlib import Path
 
 from prover import __version__
-from prover.batch import BatchItem, read_batch, read_text, run_batch
-from prover.cache import VerdictCache
-from prover.cli_common import UsageError, backend_from, run_command, settings_from
+from prover.cli.common import UsageError, backend_from, run_command, settings_from
 from prover.config import Settings
 from prover.itp import BACKEND_NAMES
 from prover.itp.base import Backend, CheckRequest, Message, Reason, StaticVerdict, Verdict
-from prover.pool import VerifierPool
+from prover.verify.batch import BatchItem, read_batch, read_text, run_batch
+from prover.verify.cache import VerdictCache
+from prover.verify.pool import VerifierPool
 
 
 def _print_messages(messages: list[Message], proof_path: str) -> None:
@@ -167,7 +171,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print a table summarizing a file of batch verdicts."""
-    from prover.report import load, summarize
+    from prover.verify.report import load, summarize
 
     try:
         rows = load(args.verdicts, args.expect)
@@ -175,16 +179,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read verdicts: {exc}") from exc
     print(summarize(rows))
     return 0
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Evaluate a search engine on a benchmark split, or compare two results (prover/evaluate)."""
-    from prover.evaluate.command import cmd_eval as run_eval
-
-    try:
-        return run_eval(args)
-    except ValueError as exc:  # one-line input/environment errors
-        raise UsageError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -291,19 +285,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     setup.set_defaults(func=cmd_setup)
 
-    from prover.evaluate.command import add_parser as add_eval_parser
-    from prover.prove_cli import add_parsers as add_prove_parsers
+    from prover.cli.evaluate import add_parser as add_eval_parser
+    from prover.cli.evaluate import cmd_eval_usage
+    from prover.cli.prove import add_parsers as add_prove_parsers
 
     add_prove_parsers(sub, common)
 
-    from prover.train.command import add_parsers as add_train_parsers
+    from prover.cli.train import add_parsers as add_train_parsers
 
     add_train_parsers(sub, common)
 
-    add_eval_parser(sub, common).set_defaults(func=cmd_eval)
+    add_eval_parser(sub, common).set_defaults(func=cmd_eval_usage)
 
-    from prover.selfplay.command import add_parser as add_selfplay_parser
-    from prover.store.command import add_parser as add_store_parser
+    from prover.cli.selfplay import add_parser as add_selfplay_parser
+    from prover.cli.store import add_parser as add_store_parser
 
     add_selfplay_parser(sub, common)
     add_store_parser(sub, common)
@@ -361,6 +356,3 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     return run_command(build_parser().parse_args(argv))
 
-
-if __name__ == "__main__":
-    sys.exit(main())

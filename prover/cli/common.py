@@ -11,12 +11,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
-from prover.batch import read_text
 from prover.config import Settings, load_settings
 from prover.generate.base import GenerationConfig, Generator
 from prover.itp import get_backend
 from prover.itp.base import Backend, BackendUnavailable, CheckRequest, Limits, Reason, Verdict
-from prover.pool import CheckPool, PoolStats, ordered_map
+from prover.verify.batch import read_text
+from prover.verify.pool import CheckPool, PoolStats, ordered_map
 
 
 class UsageError(Exception):
