@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import httpx
@@ -17,7 +16,7 @@ from prover.generate.base import GenerationError
 from prover.generate.hf import TransformersGenerator
 from prover.generate.openai_compat import OpenAIGenerator, completions_url
 from prover.generate.serve import CompletionServer
-from tests.generate_support import tiny_generator, tiny_model
+from tests.generate_support import loopback, tiny_generator, tiny_model
 
 __all__ = ["tiny_generator", "tiny_model"]
 
@@ -80,12 +79,8 @@ class _Flaky(BaseHTTPRequestHandler):
 @pytest.fixture
 def flaky() -> Iterator[str]:
     _Flaky.calls = []
-    httpd = HTTPServer(("127.0.0.1", 0), _Flaky)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(_Flaky) as url:
+        yield f"{url}/v1"
 
 
 def test_retries_after_503(flaky: str) -> None:

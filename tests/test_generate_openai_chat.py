@@ -5,9 +5,8 @@ applying the small model's chat template."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +20,7 @@ from prover.generate.openai_compat import OpenAIGenerator, chat_body, completion
 from prover.generate.prompts import Prompt
 from prover.generate.serve import CompletionServer
 from prover.generate.thinking import split_thinking
-from tests.generate_support import tiny_generator, tiny_model
+from tests.generate_support import loopback, tiny_generator, tiny_model
 
 __all__ = ["tiny_generator", "tiny_model"]
 
@@ -70,12 +69,8 @@ class _Chat(BaseHTTPRequestHandler):
 @pytest.fixture
 def chat_server() -> Iterator[str]:
     _Chat.calls, _Chat.status, _Chat.reasoning = [], 200, None
-    httpd = HTTPServer(("127.0.0.1", 0), _Chat)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with loopback(_Chat) as url:
+        yield url
 
 
 def _client(base_url: str, **kw: Any) -> OpenAIGenerator:

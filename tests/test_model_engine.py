@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +26,7 @@ from prover.search.model_engine import ModelEngineConfig, prove_with_model
 from prover.search.runner import Problem
 from prover.train.model_init import init_model, project_corpus
 from prover.verify.pool import VerifierPool
+from tests.generate_support import loopback
 
 pytestmark = pytest.mark.rocq
 
@@ -212,17 +212,13 @@ def test_a_chat_completions_server_gets_the_prompts_turns(pool: VerifierPool, tm
     # No tokenizer on this side: before the engine sent the prompt's turns, prompt_format "chat"
     # stopped at the first render ("needs a tokenizer with a chat template").
     _ChatServer.bodies = []
-    httpd = HTTPServer(("127.0.0.1", 0), _ChatServer)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    client = OpenAIGenerator(f"http://127.0.0.1:{httpd.server_address[1]}", "m", max_retries=0, timeout_s=10,
-                             api="chat")
-    try:
-        config = ModelEngineConfig(k=2, rounds=0, budget_s=60, prompt_format="chat")
-        result = prove_with_model(PROBLEM, client, pool, config, tmp_path)
-    finally:
-        client.close()
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback(_ChatServer) as url:
+        client = OpenAIGenerator(url, "m", max_retries=0, timeout_s=10, api="chat")
+        try:
+            config = ModelEngineConfig(k=2, rounds=0, budget_s=60, prompt_format="chat")
+            result = prove_with_model(PROBLEM, client, pool, config, tmp_path)
+        finally:
+            client.close()
     assert result.proved, result.to_json()
     (body,) = _ChatServer.bodies
     assert body["path"] == "/v1/chat/completions" and body["n"] == 2
