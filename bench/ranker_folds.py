@@ -30,8 +30,6 @@ from prover.train.steps import rank_examples, records_from_detail  # noqa: E402
 # Base priorities of the argument rules (arguments.py adds 0.05 per position; the candidates'
 # stored order keeps that order); a model-written candidate's as policy.py gives it.
 _ARGUMENT_PRIORITY = {**ARGUMENT_PRIORITY, MODEL_RULE.name: MODEL_RULE.priority}
-_PRIORITY = {"hint_sq": 2.0, "hint_sq_all": 1.9, "witness": 3.0, "witness_var": 3.2, "instance": 2.3,
-                      "rewrite_hyp": 1.8, "rewrite_hyp_back": 1.9, "model": 1.5}
 _PRIORITY = {**_ARGUMENT_PRIORITY, **{rule.name: rule.priority for rule in TABLE}}
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from prover.evaluate.store import EvalStore  # noqa: E402
 from prover.search.ranker import RankerConfig, RankerPolicy, RankExample, train_ranker  # noqa: E402
-from prover.train.steps import rank_examples, records_from_detail  # noqa: E402
+from prover.train.steps import StepRecord, proof_records, rank_examples  # noqa: E402
 
 
 def training_examples(store_path: Path, heldout_split: str) -> tuple[int, list[RankExample]]:
@@ -35,14 +35,12 @@ def training_examples(store_path: Path, heldout_split: str) -> tuple[int, list[R
     in the order they were made, each run's samples by problem): (problems, rank examples)."""
     with EvalStore(store_path) as store:
         runs = store.db.execute("SELECT config_hash, config FROM runs ORDER BY created").fetchall()
-        records = []
+        records: list[StepRecord] = []
         for digest, text in runs:
             config = json.loads(text)
             if config["split"] == heldout_split or config["engine"] != "portfolio":
                 continue
-            for sample in store.samples(digest):
-                if sample.proved:
-                    records += records_from_detail(sample.problem, sample.detail.get("steps", []))
+            records += proof_records(store.samples(digest))
     return len({r.problem for r in records}), rank_examples(records)
 
 

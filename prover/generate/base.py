@@ -165,6 +165,14 @@ class GenerationConfig:
         check_sampling(self.n, self.temperature, self.top_p, self.max_tokens)
 
 
+def tokenizer_of(generator: Generator) -> Any | None:
+    """The backend's tokenizer when it has one (for chat templates), looking through wrappers."""
+    inner: Any = generator
+    while inner is not None and not hasattr(inner, "tokenizer"):
+        inner = getattr(inner, "inner", None)
+    return None if inner is None else inner.tokenizer
+
+
 def check_sampling(n: int, temperature: float, top_p: float, max_tokens: int) -> None:
     """The parameter ranges every backend accepts; raises ``ValueError``."""
     if n < 1:

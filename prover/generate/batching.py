@@ -136,7 +136,7 @@ class BatchingGenerator:
     free, so a lone caller is served at once."""
 
     def __init__(self, inner: Generator) -> None:
-        self.inner = inner  # (``model_engine.tokenizer_of`` finds the backend's tokenizer through it)
+        self.inner = inner  # (``base.tokenizer_of`` finds the backend's tokenizer through it)
         self.stats = GenerationStats()
         self._cond = threading.Condition()
         self._waiting: list[_Ticket] = []

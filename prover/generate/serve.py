@@ -16,7 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prover.generate.base import Generator
+from prover.generate.base import Generator, tokenizer_of
 
 
 class CompletionServer:
@@ -127,7 +127,7 @@ class CompletionServer:
                 isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
                 for m in messages):
             raise ValueError("messages must be a non-empty list of {role, content} strings")
-        tokenizer = _tokenizer(self.generator)
+        tokenizer = tokenizer_of(self.generator)
         if tokenizer is None or not getattr(tokenizer, "chat_template", None):
             raise ValueError("this model has no chat template: use /v1/completions")
         add = bool(body.get("add_generation_prompt", True))
@@ -205,9 +205,3 @@ def _handler(server: CompletionServer) -> type[BaseHTTPRequestHandler]:
 
     return Handler
 
-
-def _tokenizer(generator: Any) -> Any | None:
-    """The backend's tokenizer, looking through wrappers (cache, batcher), as the model engine does."""
-    while generator is not None and not hasattr(generator, "tokenizer"):
-        generator = getattr(generator, "inner", None)
-    return None if generator is None else generator.tokenizer

@@ -16,10 +16,9 @@ import re
 
 from prover.itp.goals import Goal
 from prover.search.arithmetic import ARITHMETIC_PRIORITY, arithmetic_candidates
-from prover.search.shape import Shape, top_level
+from prover.search.shape import Shape, literals, top_level
 from prover.search.tactics import Rule
 
-_NUMBER = re.compile(r"(?<![\w.'])(\d+)(?![\w.'])")
 # `f 84`, `f (n + 5)`: the arguments a function is applied to in the goal.
 _APPLIED = re.compile(r"(?<![\w'.])([A-Za-z_][\w']*) (\d+|\([^()]*\)|[A-Za-z_][\w']*)")
 _WITNESSES = (0, 1, 2, 3, -1, 4, 5, 6, 7, 8, 9, 10, -2, 12)
@@ -32,12 +31,8 @@ PRIORITY = {"hint_sq": 2.0, "hint_sq_all": 1.9, "witness": 3.0, "witness_var": 3
 
 
 def _numbers(text: str) -> list[int]:
-    seen: dict[int, None] = {}
-    for match in _NUMBER.finditer(text):
-        value = int(match.group(1))
-        if value <= 1000:
-            seen.setdefault(value, None)
-    return list(seen)
+    """The distinct literals of ``text`` up to 1000, first occurrence first."""
+    return list(dict.fromkeys(v for v in literals(text) if v <= 1000))
 
 
 def _square_hints(shape: Shape, goal: Goal) -> list[Rule]:

@@ -12,13 +12,11 @@ from __future__ import annotations
 import re
 
 from prover.itp.goals import Goal
-from prover.search.shape import Shape, top_level
-from prover.search.tactics import Rule
+from prover.search.shape import Shape, literals, top_level
+from prover.search.tactics import C_UNFOLD, Z_QUALIFIED, Rule
 
-_Z = "Coq.ZArith.BinInt.Z"
 _ZNAT = "Coq.ZArith.Znat"
 _RINEQ = "Coq.Reals.RIneq"
-_LITERAL = re.compile(r"(?<![\w.'])(\d+)(?![\w.'])")
 ARITHMETIC_PRIORITY = {"modpow_nat": 0.3, "modpow_N": 0.3, "modpow_Z": 0.3, "complex_hyps": 0.45,
                        "gcd_parts": 0.7, "inr_facts": 0.8, "nat_in_R": 0.9, "bounded_cases": 2.0}
 # Enumerating more cases than this costs more than the search's budget buys.
@@ -63,21 +61,16 @@ _INR_FACTS = (
 )
 # A nat equation decided in R: both sides as reals, each `INR`/`IZR (Z.of_nat _)` one atom.
 _NAT_IN_R = (
-    f"apply {_RINEQ}.INR_eq; rewrite ?{_RINEQ}.INR_IZR_INZ in *; simpl {_Z}.of_nat in *; lra."
+    f"apply {_RINEQ}.INR_eq; rewrite ?{_RINEQ}.INR_IZR_INZ in *; simpl {Z_QUALIFIED}.of_nat in *; lra."
 )
 
-_C_OPS = "Cmult, Cplus, Cminus, Copp, Ci, RtoC, Cdiv, Cinv"
 # Complex variables as pairs and every complex equation as its two real ones.
 _COMPLEX_HYPS = (
     "repeat match goal with x : C |- _ => destruct x end; "
     "repeat match goal with H : @eq C _ _ |- _ => let a := fresh \"Hre\" in let b := fresh \"Him\" in "
     "pose proof (f_equal fst H) as a; pose proof (f_equal snd H) as b; clear H end; "
-    f"unfold {_C_OPS} in *; simpl in *."
+    f"{C_UNFOLD}."
 )
-
-
-def _literals(text: str) -> list[int]:
-    return [int(m.group(1)) for m in _LITERAL.finditer(text)]
 
 
 def _gcd_parts(shape: Shape) -> list[Rule]:
@@ -119,7 +112,7 @@ def _bounded_cases(shape: Shape) -> list[Rule]:
     words = {v: re.compile(rf"(?<![\w'.]){re.escape(v)}(?![\w'])") for v in names}
     for v in names[:3]:
         equations = [h.type for h in shape.hyps if top_level(h.type, " = ") and words[v].search(h.type)]
-        bounds = [k for text in equations for k in _literals(text) if 1 < k <= _MAX_CASES]
+        bounds = [k for text in equations for k in literals(text) if 1 < k <= _MAX_CASES]
         if not bounds:
             continue
         k = max(bounds)

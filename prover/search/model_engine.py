@@ -31,7 +31,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prover.generate.base import Completion, GenerationConfig, GenerationError, Generator, check_sampling
+from prover.generate.base import (
+    Completion,
+    GenerationConfig,
+    GenerationError,
+    Generator,
+    check_sampling,
+    tokenizer_of,
+)
 from prover.generate.batching import Request, SamplingParams, generate_requests, takes_messages
 from prover.generate.extract import extract_proof
 from prover.generate.prompts import Prompt, Templates, corrector_prompt, load_templates, prover_prompt
@@ -142,14 +149,6 @@ class ModelResult:
             "error": self.error, "reasons": {str(k): v for k, v in reasons.most_common()},
             "attempts": [a.to_json() for a in self.attempts], "prompts": self.prompts,
         }
-
-
-def tokenizer_of(generator: Generator) -> Any | None:
-    """The backend's tokenizer when it has one (for chat templates), looking through wrappers."""
-    inner: Any = generator
-    while inner is not None and not hasattr(inner, "tokenizer"):
-        inner = getattr(inner, "inner", None)
-    return None if inner is None else inner.tokenizer
 
 
 class _Run:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from prover.itp.goals import Goal
 
 _IDENT = re.compile(r"[A-Za-z_][\w']*")
+_LITERAL = re.compile(r"(?<![\w.'])(\d+)(?![\w.'])")  # a number, not part of a name or a decimal
 _DECL = re.compile(r"^([A-Za-z_][\w']*(?:\s*,\s*[A-Za-z_][\w']*)*)\s*:\s*(.*)$", re.DOTALL)
 _BASE_TYPES = ("R", "Z", "nat", "C", "Q", "N", "positive", "bool")
 _LIST_WORDS = {"seq", "map", "fold_right", "fold_left", "list_sum", "filter"}
@@ -39,6 +40,11 @@ class Shape:
     fun_defs: list[str] = field(default_factory=list)  # hypotheses `forall x, f x = …` (f not in rhs)
     foralls: list[str] = field(default_factory=list)  # other ∀-hypotheses
     definitions: list[str] = field(default_factory=list)  # the statement's own Definitions
+
+
+def literals(text: str) -> list[int]:
+    """The natural-number literals written in ``text``, in order, repeats included."""
+    return [int(m.group(1)) for m in _LITERAL.finditer(text)]
 
 
 def top_level(text: str, op: str) -> bool:

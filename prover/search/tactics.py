@@ -60,16 +60,17 @@ _SQRT_FACTS = (
     "| H : context [sqrt ?x] |- _ => lazymatch goal with _ : 0 <= sqrt x |- _ => fail "
     "| _ => pose proof (sqrt_pos x); try (assert (sqrt x * sqrt x = x) by (apply sqrt_sqrt; lra)) end end."
 )
-_C_UNFOLD = "unfold Cmult, Cplus, Cminus, Copp, Ci, RtoC, Cdiv, Cinv in *; simpl in *"
-_C_SPLIT = f"apply injective_projections; simpl; {_C_UNFOLD}."
+C_UNFOLD = "unfold Cmult, Cplus, Cminus, Copp, Ci, RtoC, Cdiv, Cinv in *; simpl in *"
+_C_SPLIT = f"apply injective_projections; simpl; {C_UNFOLD}."
 
 # Qualified names: the statement may not import ZArith/Arith, only what EXTRA_IMPORTS pulls in.
-_Z = "Coq.ZArith.BinInt.Z"
+Z_QUALIFIED = "Coq.ZArith.BinInt.Z"
 _N2Z = "Coq.ZArith.Znat.Nat2Z"
 # A nat literal Coq keeps as `Nat.of_num_uint …` (too big for unary) becomes `Z.to_nat <Z literal>`,
 # which lia/zify understand; the equation is checked by `Nat.eqb` in the VM (fine up to ~10^6).
 _NAT_LIT_STEP = (
-    f"let z := eval vm_compute in ({_Z}.of_num_uint u) in replace (Nat.of_num_uint u) with ({_Z}.to_nat z) "
+    f"let z := eval vm_compute in ({Z_QUALIFIED}.of_num_uint u) in "
+    f"replace (Nat.of_num_uint u) with ({Z_QUALIFIED}.to_nat z) "
     "in * by (apply Coq.Arith.PeanoNat.Nat.eqb_eq; vm_compute; reflexivity)"
 )
 _NAT_LITS = (
@@ -168,9 +169,9 @@ TABLE: tuple[Rule, ...] = (
     Rule("ring", "close", "ring.", 0.6, when=("concl_eq",), timeout_s=3),
     Rule("nra", "close", "nra.", 1.0, when=("R",), timeout_s=6),
     Rule("psatz", "close", "psatz R 2.", 2.5, when=("R", "concl_ineq"), timeout_s=8),
-    Rule("complex_lra", "close", f"apply injective_projections; simpl; {_C_UNFOLD}; lra.", 0.5, when=("C",),
+    Rule("complex_lra", "close", f"apply injective_projections; simpl; {C_UNFOLD}; lra.", 0.5, when=("C",),
          timeout_s=3),
-    Rule("complex_ring", "close", f"apply injective_projections; simpl; {_C_UNFOLD}; ring.", 0.6, when=("C",),
+    Rule("complex_ring", "close", f"apply injective_projections; simpl; {C_UNFOLD}; ring.", 0.6, when=("C",),
          timeout_s=3),
     Rule("complex_destruct", "pre", "repeat match goal with x : C |- _ => destruct x end.", 1.5, when=("C",),
          timeout_s=2),

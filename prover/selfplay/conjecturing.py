@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from prover.generate.base import Generator
+from prover.generate.base import Generator, tokenizer_of
 from prover.generate.prompts import conjecturer_prompt, load_templates
 from prover.generate.thinking import split_thinking
 from prover.itp.rocq.statement import RocqStatement, read
-from prover.search.model_engine import ModelEngineConfig, tokenizer_of
+from prover.search.model_engine import ModelEngineConfig
 from prover.selfplay.filter import Candidate, FilterResult, filter_conjectures, from_model, normalise, summary
 from prover.selfplay.symbolic import mutate
 from prover.store import AttemptRow, ConjectureRow, ProblemRow, Store

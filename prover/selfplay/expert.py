@@ -30,7 +30,7 @@ from prover.search.ranker import RANKER_FILE, RANKER_SETTINGS, RankerConfig, tra
 from prover.selfplay.baselines import Baselines, measure_baselines, theorem_body
 from prover.train.learning import load_problems as load_seed_file
 from prover.train.sft import TrainConfig, train
-from prover.train.steps import StepRecord, init_step_model, rank_examples, records_from_detail, step_examples
+from prover.train.steps import StepRecord, init_step_model, proof_records, rank_examples, step_examples
 from prover.verify.pool import CheckPool
 
 SEEDS_BENCH = Benchmark("rocq-seeds", "rocq", "data/rocq-seeds", "rocq-seeds/problems.jsonl", "jsonl",
@@ -98,9 +98,7 @@ class Expert:
     def train_records(self, store: EvalStore, hashes: Sequence[str]) -> list[StepRecord]:
         records: list[StepRecord] = []
         for digest in hashes:
-            for sample in store.samples(digest):
-                if sample.proved:
-                    records += records_from_detail(sample.problem, sample.detail.get("steps", []))
+            records += proof_records(store.samples(digest))
         heldout = {p.key for p in self.heldout}
         leaked = sorted({r.problem for r in records} & heldout)
         if leaked:  # cannot happen with disjoint sets; the guard keeps it that way

@@ -39,6 +39,13 @@ def records_from_detail(problem: str, steps: Iterable[Mapping[str, Any]]) -> lis
             for s in steps]
 
 
+def proof_records(samples: Iterable[Any]) -> list[StepRecord]:
+    """The step records of every proved sample among ``samples`` (eval-store rows, each with
+    ``problem``, ``proved`` and the search's ``detail``), in their order."""
+    return [record for sample in samples if sample.proved
+            for record in records_from_detail(sample.problem, sample.detail.get("steps", []))]
+
+
 def distinct_steps(records: Iterable[StepRecord]) -> Iterator[StepRecord]:
     """The first record of each distinct (state, tactic): a step seen in several proofs counts once."""
     seen: set[tuple[str, str]] = set()
