@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import statistics
 import sys
 from pathlib import Path
@@ -21,11 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from prover.evaluate.store import EvalStore  # noqa: E402
 from prover.search.arguments import PRIORITY as ARGUMENT_PRIORITY  # noqa: E402
 from prover.search.policy import MODEL_RULE, policy_costs  # noqa: E402
 from prover.search.ranker import RankerConfig, RankerPolicy, RankExample, train_ranker  # noqa: E402
 from prover.search.tactics import TABLE  # noqa: E402
-from prover.train.steps import rank_examples, records_from_detail  # noqa: E402
+from prover.train.steps import proof_records, rank_examples  # noqa: E402
 
 # Base priorities of the argument rules (arguments.py adds 0.05 per position; the candidates'
 # stored order keeps that order); a model-written candidate's as policy.py gives it.
@@ -50,16 +50,21 @@ def ranker_rank(policy: RankerPolicy, example: RankExample) -> int:
     return order.index(example.chosen) + 1
 
 
-def load_examples(store: Path, heldout_split: str) -> dict[str, list[RankExample]]:
+def training_runs(store: EvalStore, heldout_split: str) -> list[str]:
+    """The store's round-0 training-pool runs, in the order they were made: its table searches of
+    every split but the held-out one, which is never read."""
+    rows = store.db.execute("SELECT config_hash, config FROM runs ORDER BY created").fetchall()
+    return [digest for digest, text in rows
+            if json.loads(text)["split"] != heldout_split and json.loads(text)["engine"] == "portfolio"]
+
+
+def load_examples(store_path: Path, heldout_split: str) -> dict[str, list[RankExample]]:
     by_problem: dict[str, list[RankExample]] = {}
-    with sqlite3.connect(store) as db:
-        runs = {h: json.loads(c) for h, c in db.execute("SELECT config_hash, config FROM runs")}
-        rows = db.execute("SELECT config_hash, problem, detail FROM samples WHERE proved").fetchall()
-        for digest, problem, detail in rows:
-            if runs[digest]["split"] == heldout_split or runs[digest]["engine"] != "portfolio":
-                continue  # the held-out split is never read; round 0's table searches only
-            records = records_from_detail(problem, json.loads(detail).get("steps", []))
-            by_problem.setdefault(problem, []).extend(rank_examples(records))
+    with EvalStore(store_path) as store:
+        for digest in training_runs(store, heldout_split):
+            for sample in store.samples(digest):  # each proof's steps ranked as one list, as before
+                examples = rank_examples(proof_records([sample]))
+                by_problem.setdefault(sample.problem, []).extend(examples)
     return {p: e for p, e in by_problem.items() if e}
 
 

@@ -15,7 +15,6 @@ of examples and problems it saw, and the script says whether seed 0 reproduces `
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,22 +24,19 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from ranker_folds import training_runs  # noqa: E402
+
 from prover.evaluate.store import EvalStore  # noqa: E402
 from prover.search.ranker import RankerConfig, RankerPolicy, RankExample, train_ranker  # noqa: E402
-from prover.train.steps import StepRecord, proof_records, rank_examples  # noqa: E402
+from prover.train.steps import proof_records, rank_examples  # noqa: E402
 
 
 def training_examples(store_path: Path, heldout_split: str) -> tuple[int, list[RankExample]]:
     """The round-0 training pool's steps in the order the expert loop reads them (its table runs
     in the order they were made, each run's samples by problem): (problems, rank examples)."""
     with EvalStore(store_path) as store:
-        runs = store.db.execute("SELECT config_hash, config FROM runs ORDER BY created").fetchall()
-        records: list[StepRecord] = []
-        for digest, text in runs:
-            config = json.loads(text)
-            if config["split"] == heldout_split or config["engine"] != "portfolio":
-                continue
-            records += proof_records(store.samples(digest))
+        records = [r for digest in training_runs(store, heldout_split)
+                   for r in proof_records(store.samples(digest))]
     return len({r.problem for r in records}), rank_examples(records)
 
 
